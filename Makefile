@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine:
+#   make demo   - run the main job (the screen flow) on the bundled Tyk2 demo data
+#   make test   - run the test suite
+# Both create .venv on first use and reuse it afterwards (reinstalls only when
+# pyproject.toml or requirements/constraints.txt change).
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+PY := $(VENV)/bin/python
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: demo test test-slow bench env clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip==26.3"
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/moltwin demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q --runslow
+
+clean:
+	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

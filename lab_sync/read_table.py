@@ -1,0 +1,114 @@
+"""Read an assay file's bytes into rows of strings with their file line numbers.
+
+Accepts UTF-8 (with or without BOM) and Latin-1, CRLF or LF line ends, comma,
+semicolon or tab delimiters, quoted fields. Every value stays a string here
+(Excel strips leading zeros from ids that were read as numbers; we never do).
+Header spellings are mapped to MolTwin's canonical column names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from moltwin.errors import BadInputError
+
+#: canonical column -> accepted header spellings (compared lower-case, spaces/underscores ignored)
+HEADER_ALIASES: dict[str, list[str]] = {
+    "compound_id": ["compound_id", "compound", "compoundid", "id", "molecule", "molecule chembl id",
+                    "corporate_id", "name", "cmpd", "cmpd_id", "mol_id"],
+    "smiles": ["smiles", "canonical_smiles", "structure", "molecule smiles"],
+    "assay_id": ["assay_id", "assay", "assay chembl id", "protocol", "target"],
+    "endpoint": ["endpoint", "standard type", "type", "activity_type", "readout", "measure"],
+    "qualifier": ["qualifier", "standard relation", "relation", "operator_sign", "modifier", "prefix"],
+    "value": ["value", "standard value", "result", "activity", "activity_value", "measurement"],
+    "units": ["units", "standard units", "unit"],
+    "p_value": ["pchembl value", "pchembl", "p_activity", "pactivity"],
+    "test_concentration": ["test_concentration", "concentration", "conc", "test concentration"],
+    "test_concentration_units": ["test_concentration_units", "concentration units", "conc_units"],
+    "replicate": ["replicate", "run_id", "run", "replicate_id", "plate"],
+    "test_date": ["test_date", "date", "assay_date", "measured_on", "document year"],
+    "operator": ["operator", "scientist", "user", "analyst"],
+}
+MAX_BYTES = 200 * 1024 * 1024
+
+
+def _norm(header: str) -> str:
+    return header.strip().strip('"').lower().replace("_", " ").replace("-", " ")
+
+
+_LOOKUP = {_norm(alias): canon for canon, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+
+@dataclass(slots=True)
+class RawTable:
+    """Decoded file: canonical column names, rows of strings, their 1-based file line numbers."""
+
+    columns: list[str]
+    rows: list[dict[str, str]]
+    line_numbers: list[int]
+    delimiter: str
+    encoding: str
+    unmapped_columns: list[str]
+
+
+def decode_bytes(data: bytes, filename: str) -> tuple[str, str]:
+    if b"\x00" in data[:4096]:
+        raise BadInputError("this is a binary file, not a CSV text file (export it as CSV from your "
+                            "spreadsheet or instrument software)", file=filename)
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise BadInputError("cannot decode the file as UTF-8 or Latin-1", file=filename)  # pragma: no cover
+
+
+def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None = None) -> RawTable:
+    """Parse an assay file's bytes.
+
+    Parameters
+    ----------
+    data
+        The raw file content.
+    filename
+        Name shown in error messages (never used as a path).
+    mapping
+        Optional explicit ``{file header: canonical column}`` mapping, applied before aliases.
+    """
+    if len(data) > MAX_BYTES:
+        raise BadInputError(f"file is {len(data) / 1e6:.0f} MB; the upload limit is "
+                            f"{MAX_BYTES / 1e6:.0f} MB (split it into several files)", file=filename)
+    text, encoding = decode_bytes(data, filename)
+    if not text.strip():
+        raise BadInputError("the file is empty", file=filename)
+    first_line = text.splitlines()[0]
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        raise BadInputError(f"the header line has a single column ('{first_line[:60]}'); expected "
+                            "columns separated by commas, semicolons or tabs", file=filename, row=1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader)
+    explicit = {_norm(k): v for k, v in (mapping or {}).items()}
+    columns, unmapped, seen = [], [], set()
+    for h in header:
+        canon = explicit.get(_norm(h)) or _LOOKUP.get(_norm(h))
+        if canon is None or canon in seen:
+            unmapped.append(h)
+            canon = f"_extra:{h}"
+        seen.add(canon)
+        columns.append(canon)
+    rows, lines = [], []
+    for record in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        row = {c: v.strip() for c, v in zip(columns, record + [""] * (len(columns) - len(record)))}
+        if len(record) > len(columns):
+            row["_too_many_cells"] = f"{len(record)} cells for {len(columns)} header columns"
+        rows.append(row)
+        lines.append(line)
+    if not rows:
+        raise BadInputError("the file has a header but no data rows", file=filename, row=1)
+    return RawTable(columns, rows, lines, delimiter, encoding, unmapped)

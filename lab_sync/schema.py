@@ -1,0 +1,203 @@
+"""The twin store's tables and their versioned migrations.
+
+Each migration is a numbered function applied once, in order, inside one
+transaction; the ``schema_version`` table records which ones ran. A new schema
+change is a new entry at the end of :data:`MIGRATIONS`, never an edit of an old one.
+Only portable SQLAlchemy types are used so the same schema runs on SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+projects = Table(
+    "projects", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+compounds = Table(
+    "compounds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("canonical_smiles", Text, nullable=False),
+    Column("inchikey", String(27), nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("provenance", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project", "compound_id", name="uq_compound_id"),
+    UniqueConstraint("project", "inchikey", name="uq_compound_inchikey"),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("config_json", Text, nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("code_version", String(100), nullable=False),
+    Column("results_dir", Text, nullable=False),
+    Column("summary_json", Text, nullable=False, default="{}"),
+    Column("error", Text, nullable=False, default=""),
+)
+
+uploads = Table(
+    "uploads", metadata,
+    Column("upload_id", String(64), primary_key=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploader", String(200), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("archive_path", Text, nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    Column("n_valid", Integer, nullable=False),
+    Column("n_invalid", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("superseded_by", String(64)),
+    Index("ix_uploads_project_sha", "project", "sha256"),
+)
+
+measurements = Table(
+    "measurements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("assay_id", String(200), nullable=False),
+    Column("endpoint", String(40), nullable=False),
+    Column("qualifier", String(4), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("units", String(20), nullable=False),
+    Column("value_nm", Float),
+    Column("p_activity", Float),
+    Column("test_concentration_nm", Float),
+    Column("replicate", String(100), nullable=False, default=""),
+    Column("test_date", String(40), nullable=False, default=""),
+    Column("operator", String(200), nullable=False, default=""),
+    Column("upload_id", String(64), ForeignKey("uploads.upload_id"), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Index("ix_measurements_project_compound", "project", "compound_id"),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", String(64), ForeignKey("uploads.upload_id"), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("column_name", String(200), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+models = Table(
+    "models", metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("training_hash", String(64), nullable=False),
+    Column("n_train", Integer, nullable=False),
+    Column("metrics_json", Text, nullable=False),
+    Column("params_json", Text, nullable=False),
+    Column("path", Text, nullable=False),
+)
+
+predictions = Table(
+    "predictions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("model_id", String(64), nullable=False),
+    Column("endpoint", String(40), nullable=False),
+    Column("value", Float),
+    Column("std", Float),
+    Column("lower_80", Float),
+    Column("upper_80", Float),
+    Column("lower_90", Float),
+    Column("upper_90", Float),
+    Column("max_train_similarity", Float),
+    Column("in_domain", Boolean),
+    Column("predicted_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(64)),
+    Index("ix_predictions_project_compound", "project", "compound_id"),
+)
+
+simulations = Table(
+    "simulations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("run_id", String(64)),
+    Column("input_hash", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason_code", String(100), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("platform", String(40), nullable=False, default=""),
+    Column("mmgbsa_kcal_mol", Float),
+    Column("mmgbsa_sem_kcal_mol", Float),
+    Column("frac_frames_within_2a", Float),
+    Column("ns_simulated", Float),
+    Column("record_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+rankings = Table(
+    "rankings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float),
+    Column("p_clear_gates", Float),
+    Column("decision", String(40), nullable=False),
+    Column("stage", String(60), nullable=False),
+    Column("details_json", Text, nullable=False),
+)
+
+#: Tables created by migration 1, in dependency order.
+_V1_TABLES = [projects, compounds, runs, uploads, measurements, quarantine, models, predictions,
+              simulations, rankings]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``upgrade`` runs inside the migration transaction."""
+
+    version: int
+    description: str
+    upgrade: Callable[[Connection], None]
+
+
+def _v1_initial(conn: Connection) -> None:
+    metadata.create_all(conn, tables=_V1_TABLES)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
+                 "quarantine, models, predictions, simulations, rankings", _v1_initial),
+]
+
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,195 @@
+"""Upload an assay file into the twin: validate every row, then commit in one transaction.
+
+Order of work, so that nothing stored is ever lost or half-written:
+1. read and validate all rows (no writes);
+2. stop here on ``dry_run``, or when the same bytes were already uploaded to the project;
+3. one transaction: archive the raw bytes (content-addressed by SHA-256), the upload
+   record, newly seen compounds (origin ``assay upload``), the valid measurements, and
+   the invalid rows in the quarantine table. Any exception rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lab_sync import schema
+from lab_sync.read_table import read_assay_table
+from lab_sync.store import TwinStore, utcnow
+from lab_sync.validate import Measurement, RowError, check_columns, validate_row
+from moltwin.errors import BadInputError, ChemistryError
+
+ARCHIVE_ENV_VAR = "MOLTWIN_ARCHIVE"
+
+#: (smiles) -> (canonical smiles, InChIKey); raises ChemistryError for a bad structure.
+StructureKey = Callable[[str], tuple[str, str]]
+
+
+@dataclass(slots=True)
+class UploadReport:
+    """What happened to one upload; ``exit_code`` follows the CLI convention."""
+
+    filename: str
+    project: str
+    sha256: str
+    status: str  # committed | dry_run | duplicate | rejected
+    n_rows: int
+    n_valid: int
+    n_invalid: int
+    upload_id: str | None = None
+    errors: list[RowError] = field(default_factory=list)
+    new_compounds: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.status in {"rejected", "duplicate"} or (self.status == "dry_run" and self.n_valid == 0):
+            return 2
+        return 1 if self.n_invalid else 0
+
+    def to_dict(self) -> dict:
+        return {"filename": self.filename, "project": self.project, "sha256": self.sha256,
+                "status": self.status, "upload_id": self.upload_id, "n_rows": self.n_rows,
+                "n_valid": self.n_valid, "n_invalid": self.n_invalid,
+                "errors": [e.to_dict() for e in self.errors], "new_compounds": self.new_compounds,
+                "notes": self.notes, "exit_code": self.exit_code}
+
+
+def default_structure_key(smiles: str) -> tuple[str, str]:
+    from chem.standardize import standardize_smiles  # heavy import kept out of module load
+
+    std = standardize_smiles(smiles)
+    return std.smiles, std.inchikey
+
+
+def archive_dir_default() -> Path:
+    return Path(os.environ.get(ARCHIVE_ENV_VAR, "moltwin_archive"))
+
+
+def _match_structures(measurements: list[Measurement], registry: dict[str, str],
+                      registered_by_key: dict[str, str], structure_key: StructureKey
+                      ) -> tuple[list[Measurement], list[RowError], dict[str, dict]]:
+    """Resolve each row to a registered compound id, or a new compound to register."""
+    ok, errors, new = [], [], {}
+    cache: dict[str, tuple[str, str] | ChemistryError] = {}
+    for m in measurements:
+        key = None
+        if m.smiles:
+            if m.smiles not in cache:
+                try:
+                    cache[m.smiles] = structure_key(m.smiles)
+                except ChemistryError as exc:
+                    cache[m.smiles] = exc
+            result = cache[m.smiles]
+            if isinstance(result, ChemistryError):
+                errors.append(RowError(m.source_row, "smiles", m.smiles, f"invalid structure: {result}"))
+                continue
+            canonical, key = result
+        if m.compound_id in registry:
+            if key and key != registry[m.compound_id]:
+                errors.append(RowError(m.source_row, "smiles", m.smiles,
+                                       f"compound {m.compound_id} is registered with a different "
+                                       "structure; fix the id or the SMILES"))
+                continue
+        elif key and key in registered_by_key:
+            m.compound_id = registered_by_key[key]  # same structure known under its registered id
+        elif m.compound_id in new:
+            if key and key != new[m.compound_id]["inchikey"]:
+                errors.append(RowError(m.source_row, "smiles", m.smiles,
+                                       f"compound {m.compound_id} appears earlier in this file with a "
+                                       "different structure"))
+                continue
+        elif key:
+            new[m.compound_id] = {"compound_id": m.compound_id, "smiles": canonical, "inchikey": key,
+                                  "origin": "assay upload"}
+        else:
+            errors.append(RowError(m.source_row, "smiles", "", f"compound {m.compound_id} is not "
+                                   "registered yet; give its SMILES"))
+            continue
+        ok.append(m)
+    return ok, errors, new
+
+
+def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: str = "cli",
+                      default_assay: str | None = None, mapping: dict[str, str] | None = None,
+                      dry_run: bool = False, comma_decimal: bool = False,
+                      archive_dir: Path | None = None, display_name: str | None = None,
+                      structure_key: StructureKey = default_structure_key) -> UploadReport:
+    """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``."""
+    name = display_name or Path(path).name
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    sha = hashlib.sha256(data).hexdigest()
+    table = read_assay_table(data, name, mapping)
+    report = UploadReport(name, project, sha, "rejected", len(table.rows), 0, 0)
+    if table.unmapped_columns:
+        report.notes.append("ignored columns: " + ", ".join(table.unmapped_columns))
+    report.errors = check_columns(table, name, default_assay)
+    if report.errors:
+        report.n_invalid = len(table.rows)
+        return report
+    valid: list[Measurement] = []
+    for row, line in zip(table.rows, table.line_numbers):
+        m, errs = validate_row(row, line, default_assay=default_assay,
+                               comma_decimal=comma_decimal or table.delimiter == ";")
+        report.errors.extend(errs)
+        if m is not None:
+            valid.append(m)
+
+    comp = schema.compounds
+    with store.engine.connect() as conn:
+        reg = conn.execute(select(comp.c.compound_id, comp.c.inchikey).where(comp.c.project == project)).all()
+    registry = {r.compound_id: r.inchikey for r in reg}
+    valid, struct_errors, new_compounds = _match_structures(
+        valid, registry, {r.inchikey: r.compound_id for r in reg}, structure_key)
+    report.errors.extend(struct_errors)
+    report.errors.sort(key=lambda e: e.row)
+    report.n_valid = len(valid)
+    report.n_invalid = len({e.row for e in report.errors})
+    report.new_compounds = sorted(new_compounds)
+    if dry_run:
+        report.status = "dry_run"
+        return report
+    if not valid:
+        report.notes.append("nothing was stored: no row passed validation")
+        return report
+    up = schema.uploads
+    with store.engine.connect() as conn:
+        previous = conn.execute(select(up.c.upload_id).where(
+            (up.c.project == project) & (up.c.sha256 == sha))).first()
+    if previous:
+        report.status, report.upload_id = "duplicate", previous.upload_id
+        report.notes.append(f"this exact file was already uploaded as {previous.upload_id}; "
+                            "nothing was stored again")
+        return report
+
+    upload_id = uuid.uuid4().hex[:16]
+    archive = (archive_dir or archive_dir_default()) / f"{sha}.csv"
+    with store.transaction() as conn:
+        store.ensure_project(project, conn=conn)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        if not archive.exists():
+            tmp = archive.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(archive)
+        conn.execute(up.insert().values(
+            upload_id=upload_id, project=project, filename=name, sha256=sha, uploader=uploader,
+            uploaded_at=utcnow(), archive_path=str(archive), n_rows=report.n_rows,
+            n_valid=report.n_valid, n_invalid=report.n_invalid, status="committed"))
+        store.register_compounds(project, new_compounds.values(), conn=conn)
+        store.insert_rows("measurements", [
+            {**{k: v for k, v in m.to_dict().items() if k != "smiles"}, "project": project,
+             "upload_id": upload_id, "active": True} for m in valid], conn=conn)
+        store.insert_rows("quarantine", [
+            {"upload_id": upload_id, "source_row": e.row, "column_name": e.column, "value": e.value,
+             "reason": e.reason} for e in report.errors], conn=conn)
+    report.status, report.upload_id = "committed", upload_id
+    return report

@@ -57,9 +57,7 @@ def parse_value(text: str, *, comma_decimal: bool = False) -> tuple[str, float]:
 
 
 def normalize_qualifier(text: str) -> str:
-    q = text.strip().replace("=<", "<=").replace("=>", ">=") or "="
-    if q in {"'='", '"="'}:
-        q = "="
+    q = text.strip().strip("'\"").strip().replace("=<", "<=").replace("=>", ">=") or "="
     if q not in QUALIFIERS:
         raise ValueError(f"qualifier '{text}' is not one of = < > <= >= ~")
     return q

@@ -125,7 +125,7 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
                     p_act = units.p_from_nm(value_nm)
                 except ValueError as exc:
                     bad("units", str(exc) if unit_text else f"{endpoint} needs units (nM, µM, ...)")
-        elif endpoint.startswith("p"):
+        elif endpoint != "pct_inhibition":
             if not 0 < value < 15:
                 bad("value", f"{endpoint} {value:g} is outside the plausible range 0–15")
             p_act = value

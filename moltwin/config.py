@@ -88,9 +88,9 @@ def _resolve_paths(data: dict, base: Path) -> None:
     if isinstance(target, dict):
         for key in ("protein_pdb", "reference_ligands_sdf"):
             if isinstance(target.get(key), str) and not Path(target[key]).is_absolute():
-                target[key] = str(base / target[key])
+                target[key] = str((base / target[key]).resolve())
     if isinstance(data.get("measurements_csv"), str) and not Path(data["measurements_csv"]).is_absolute():
-        data["measurements_csv"] = str(base / data["measurements_csv"])
+        data["measurements_csv"] = str((base / data["measurements_csv"]).resolve())
 
 
 def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> RunConfig:

@@ -1,0 +1,392 @@
+"""The screen job's stages as plain functions (no Prefect), one per step.
+
+Each stage reads what earlier stages wrote under the run folder (Parquet) and writes
+its own outputs there, returning a small JSON-able dict. ``flows/screen.py`` wraps
+each stage in a Prefect task; :func:`run_screen` calls them in order without Prefect.
+That keeps the science testable and the orchestration thin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from moltwin.config import RunConfig
+from moltwin.provenance import code_version, file_sha256, new_run_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What every stage needs to find the run: small, JSON-able, safe to pass to tasks."""
+
+    run_id: str
+    run_dir: str
+    db_url: str
+    config_json: str
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig.model_validate_json(self.config_json)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.run_dir)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _store(ctx: RunContext):
+    from lab_sync.store import open_store
+
+    return open_store(ctx.db_url)
+
+
+def _write(df: pd.DataFrame, ctx: RunContext, name: str) -> str:
+    path = ctx.path / f"{name}.parquet"
+    df.to_parquet(path, index=False)
+    return str(path)
+
+
+def _read(ctx: RunContext, name: str) -> pd.DataFrame:
+    path = ctx.path / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+def begin_run(config: RunConfig, db_url: str, kind: str = "screen", run_id: str | None = None) -> RunContext:
+    """Create the run folder, save the config and record the run as started in the store."""
+    from lab_sync.store import open_store
+    from moltwin.config import save_config
+
+    run_id = run_id or new_run_id(kind)
+    run_dir = (Path(config.results_dir) / run_id).resolve()
+    save_config(config, run_dir)
+    open_store(db_url).start_run(run_id=run_id, project=config.project, kind=kind,
+                                 config_json=config.model_dump_json(), config_hash=config.config_hash(),
+                                 code_version=code_version(), results_dir=str(run_dir))
+    return RunContext(run_id, str(run_dir), db_url, config.model_dump_json())
+
+
+def stage_sync_measurements(ctx: RunContext) -> dict:
+    """Upload the config's assay file (a re-upload of the same bytes is a no-op), then
+    aggregate the project's measurements into ``measured.parquet``."""
+    from lab_sync.aggregate import aggregate_measurements
+    from lab_sync.upload import upload_assay_file
+
+    cfg, store = ctx.config, _store(ctx)
+    out: dict = {"upload": None}
+    if cfg.measurements_csv:
+        rep = upload_assay_file(store, cfg.measurements_csv, cfg.project, uploader=f"run:{ctx.run_id}")
+        out["upload"] = {k: v for k, v in rep.to_dict().items() if k != "errors"}
+        out["upload"]["n_errors"] = len(rep.errors)
+    agg = aggregate_measurements(store.read_table("measurements", cfg.project))
+    compounds = store.read_table("compounds", cfg.project)
+    if not agg.empty:
+        # The series' primary assay: the one measuring most compounds.
+        primary = agg.groupby(["assay_id", "endpoint"])["compound_id"].nunique().idxmax()
+        agg = agg[(agg["assay_id"] == primary[0]) & (agg["endpoint"] == primary[1])]
+        out["primary_assay"] = f"{primary[0]} ({primary[1]})"
+    measured = agg.merge(compounds[["compound_id", "canonical_smiles"]], on="compound_id", how="left")
+    measured = measured.rename(columns={"canonical_smiles": "smiles"})
+    _write(measured, ctx, "measured")
+    out["n_measured_compounds"] = int(len(measured))
+    return out
+
+
+def stage_generate(ctx: RunContext) -> dict:
+    """Enumerate analogs around the measured series (R-group recombination on the core)."""
+    from chem.generate import generate_candidates
+
+    cfg = ctx.config
+    measured = _read(ctx, "measured")
+    if measured.empty:
+        from moltwin.errors import ModelError
+
+        raise ModelError(f"project {cfg.project} has no measurements to seed generation; "
+                         "upload an assay file first (moltwin assays upload) or set measurements_csv")
+    settings = cfg.generate
+    if settings.core_smiles is None:
+        settings = settings.model_copy(update={"core_smiles": cfg.target.core_smiles})
+    result = generate_candidates(settings, measured[["compound_id", "smiles"]])
+    _write(result.candidates, ctx, "candidates")
+    failures = getattr(result, "failures", None)
+    if failures is not None and len(failures):
+        _write(pd.DataFrame(failures) if not isinstance(failures, pd.DataFrame) else failures, ctx,
+               "failures_generate")
+    return {"n_candidates": int(len(result.candidates))}
+
+
+def stage_filter(ctx: RunContext) -> dict:
+    """Standardize, deduplicate (against each other and the registry) and filter candidates;
+    register the survivors in the twin."""
+    from chem.batch import combine_results, process_stream
+
+    cfg, store = ctx.config, _store(ctx)
+    candidates = _read(ctx, "candidates")
+    registry = store.read_table("compounds", cfg.project)
+    size = cfg.screen.batch_size
+    chunks = (candidates.iloc[i:i + size] for i in range(0, len(candidates), size))
+    result = combine_results(process_stream(
+        chunks, cfg.filter, registered_inchikeys=set(registry["inchikey"]),
+        known_smiles=dict(zip(registry["compound_id"], registry["canonical_smiles"]))))
+    _write(result.kept, ctx, "filter_kept")
+    _write(result.rejected, ctx, "filter_rejected")
+    _write(result.funnel, ctx, "funnel")
+    _write(result.failures, ctx, "failures_filter")
+    if len(result.kept):
+        store.register_compounds(cfg.project, result.kept.to_dict("records"))
+    # Properties of the measured series, for ranking (they are never filtered out).
+    measured = _read(ctx, "measured")
+    if len(measured):
+        from chem.filters import apply_filters
+
+        props = apply_filters(measured[["compound_id", "smiles"]], cfg.filter)
+        both = pd.concat([props.kept, props.rejected], ignore_index=True)
+        _write(both, ctx, "measured_properties")
+    return {"n_kept": int(len(result.kept)), "n_rejected": int(len(result.rejected)),
+            "n_failed": int(len(result.failures)), "funnel": result.funnel.to_dict("records")}
+
+
+def stage_train_predict(ctx: RunContext) -> dict:
+    """Train the activity model on the measured series and predict every candidate;
+    every prediction goes into the twin's prediction ledger."""
+    from chem.models.predict import predict_activity
+    from chem.models.registry import save_model
+    from chem.models.train import train_activity_model
+    from lab_sync.store import utcnow
+    from moltwin.paths import models_dir
+
+    cfg, store = ctx.config, _store(ctx)
+    measured = _read(ctx, "measured")
+    train = measured.rename(columns={"p_qualifier": "qualifier"})[["compound_id", "smiles", "p_activity", "qualifier"]]
+    model = train_activity_model(train, cfg.model)
+    model_path = save_model(model, models_dir())
+    kept = _read(ctx, "filter_kept")
+    pool = pd.concat([kept[["compound_id", "smiles"]], measured[["compound_id", "smiles"]]], ignore_index=True)
+    preds = predict_activity(model, pool)
+    _write(preds, ctx, "predictions")
+    now = utcnow()
+    with store.transaction() as conn:
+        if store.read_table("models", model_id=model.model_id).empty:
+            store.insert_rows("models", [{
+                "model_id": model.model_id, "project": cfg.project, "kind": model.kind, "created_at": now,
+                "training_hash": model.metadata.get("training_data_sha256", ""), "n_train": len(train),
+                "metrics_json": json.dumps(model.metadata.get("cv_metrics", {}), default=str),
+                "params_json": cfg.model.model_dump_json(), "path": str(model_path)}], conn=conn)
+        store.insert_rows("predictions", [{
+            "project": cfg.project, "compound_id": r.compound_id, "model_id": model.model_id,
+            "endpoint": "p_activity", "value": _num(r.pred_p_activity), "std": _num(r.pred_std),
+            "lower_80": _num(r.lower_80), "upper_80": _num(r.upper_80), "lower_90": _num(r.lower_90),
+            "upper_90": _num(r.upper_90), "max_train_similarity": _num(r.max_train_similarity),
+            "in_domain": bool(r.in_domain), "predicted_at": now, "run_id": ctx.run_id}
+            for r in preds.itertuples()], conn=conn)
+    cv = model.metadata.get("cv_metrics", {}).get(model.kind, {})
+    return {"model_id": model.model_id, "model_kind": model.kind, "n_train": int(len(train)),
+            "cv_metrics": {k: v for k, v in cv.items() if isinstance(v, (int, float))},
+            "n_predicted": int(len(preds))}
+
+
+def _num(value) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+def select_for_simulation(ctx: RunContext) -> list[dict]:
+    """The top-N kept candidates by predicted activity (in the model's domain first)."""
+    cfg = ctx.config
+    n = cfg.screen.simulate_top_n
+    preds = _read(ctx, "predictions")
+    kept = _read(ctx, "filter_kept")
+    if n == 0 or preds.empty or kept.empty:
+        return []
+    pool = preds[preds["compound_id"].isin(kept["compound_id"])].dropna(subset=["pred_p_activity"])
+    pool = pool.sort_values(["in_domain", "pred_p_activity", "compound_id"], ascending=[False, False, True])
+    return [{"compound_id": r.compound_id, "smiles": r.smiles} for r in pool.head(n).itertuples()]
+
+
+def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
+    """Pose, parametrize and simulate one ligand; the record (ok or failed) goes into the store."""
+    from lab_sync.store import utcnow
+    from moltwin.paths import cache_dir
+    from simulation.run import SimulationRequest, simulate_ligand
+
+    cfg = ctx.config
+    request = SimulationRequest(compound_id=item["compound_id"], smiles=item["smiles"],
+                                protein_pdb=cfg.target.protein_pdb,
+                                reference_ligands_sdf=cfg.target.reference_ligands_sdf)
+    record = simulate_ligand(request, cfg.simulate, cache_dir() / "md").to_dict()
+    store = _store(ctx)
+    store.insert_rows("simulations", [{
+        "project": cfg.project, "compound_id": record["compound_id"], "run_id": ctx.run_id,
+        "input_hash": record["input_hash"], "status": record["status"],
+        "reason_code": record["reason_code"], "message": record["message"][:2000],
+        "platform": record["platform"], "mmgbsa_kcal_mol": _num(record["mmgbsa_kcal_mol"]),
+        "mmgbsa_sem_kcal_mol": _num(record["mmgbsa_sem_kcal_mol"]),
+        "frac_frames_within_2a": _num(record["frac_frames_within_2A"]),
+        "ns_simulated": _num(record["ns_simulated"]), "record_json": json.dumps(record, default=str),
+        "created_at": utcnow()}])
+    return record
+
+
+def _failures(ctx: RunContext, sim_records: list[dict]) -> pd.DataFrame:
+    frames = [_read(ctx, "failures_generate"), _read(ctx, "failures_filter")]
+    preds = _read(ctx, "predictions")
+    if len(preds) and "error" in preds:
+        bad = preds[preds["error"].astype(str) != ""]
+        frames.append(pd.DataFrame({"stage": "predict", "reason_code": "unparsable_smiles",
+                                    "message": bad["error"], "compound_id": bad["compound_id"]}))
+    sims = [r for r in sim_records if r["status"] != "ok"]
+    if sims:
+        frames.append(pd.DataFrame({"stage": "simulate", "reason_code": [r["reason_code"] for r in sims],
+                                    "message": [r["message"] for r in sims],
+                                    "compound_id": [r["compound_id"] for r in sims]}))
+    frames = [f for f in frames if len(f)]
+    cols = ["stage", "reason_code", "message", "compound_id"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: dict) -> dict:
+    """Merge everything the twin knows, score and gate, propose the next batch, write the report."""
+    from ranking.merge import merge_candidate_table
+    from ranking.next_batch import propose_next_batch
+    from ranking.report import write_report
+    from ranking.score import rank_candidates
+
+    cfg, store = ctx.config, _store(ctx)
+    measured = _read(ctx, "measured")
+    kept = _read(ctx, "filter_kept")
+    props = pd.concat([kept, _read(ctx, "measured_properties")], ignore_index=True)
+    props = props.drop_duplicates("compound_id")
+    if "reasons" in props:
+        props["alerts"] = props["reasons"].fillna("").map(
+            lambda s: "; ".join(p for p in s.split("; ") if p.split(":")[0] in {"PAINS", "Brenk", "NIH", "user"}))
+    else:
+        props["alerts"] = ""
+    props["alerts"] = props["alerts"].fillna("")
+    cand = props[["compound_id", "smiles", "inchikey"]].copy()
+    cand["origin"] = cand["compound_id"].map(
+        dict(zip(kept["compound_id"], kept.get("origin", pd.Series(dtype=str)))) if len(kept) else {}
+    ).fillna("measured series")
+    meas = measured.rename(columns={"p_activity": "measured_p_activity", "p_activity_sd": "measured_sd",
+                                    "n_replicates": "measured_n", "p_qualifier": "measured_qualifier"})
+    meas = meas[["compound_id", "measured_p_activity", "measured_sd", "measured_n", "measured_qualifier"]]
+    preds = _read(ctx, "predictions").drop(columns=["smiles", "error"], errors="ignore")
+    sims = pd.DataFrame(sim_records)
+    if len(sims):
+        sims = sims.rename(columns={"status": "sim_status"})
+    merged = merge_candidate_table(cand, props.drop(columns=["smiles", "inchikey"], errors="ignore"),
+                                   preds, meas, sims if len(sims) else None,
+                                   default_measured_sd=cfg.rank.default_measured_sd)
+    ranked = rank_candidates(merged, cfg.rank)
+    next_batch = propose_next_batch(ranked, None, cfg.rank)
+    failures = _failures(ctx, sim_records)
+    _write(failures, ctx, "failures")
+    _write(next_batch, ctx, "next_batch")
+    notes = ["ADMET not predicted in this run: the ADMET stage (admet-ai) is not wired into screen yet; "
+             "no ADMET numbers are shown."]
+    if not any(r["status"] == "ok" for r in sim_records):
+        notes.append("No successful MD simulation in this run: physics columns are empty.")
+    elif sim_records and sim_records[0].get("platform") in {"CPU", "Reference"}:
+        notes.append(f"MD ran on the {sim_records[0]['platform']} platform (no GPU): short pocket-only "
+                     "runs; treat MM/GBSA and stability as coarse evidence.")
+    _write(pd.DataFrame(sim_records), ctx, "simulations")
+    (ctx.path / "report_context.json").write_text(json.dumps({"notes": notes, "model": train_info},
+                                                             default=str, indent=2))
+    paths = write_report(ranked, ctx.path, _report_context(ctx, train_info, notes))
+    store.insert_rows("rankings", [{
+        "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
+        "score": _num(r.get("score")), "p_clear_gates": _num(r.get("p_clear_gates")),
+        "decision": str(r.get("decision", "")), "stage": str(r.get("stage", "")),
+        "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed")}, default=str)}
+        for r in ranked.to_dict("records")])
+    decisions = ranked["decision"].value_counts().to_dict() if "decision" in ranked else {}
+    return {"report_html": str(paths.html), "n_ranked": int(len(ranked)), "decisions": decisions,
+            "next_batch": list(next_batch["compound_id"]) if len(next_batch) else [],
+            "top": ranked.head(5)[["compound_id", "decision", "stage"]].to_dict("records")}
+
+
+def _input_hashes(cfg: RunConfig) -> dict[str, str]:
+    files = [cfg.target.protein_pdb, cfg.target.reference_ligands_sdf]
+    if cfg.measurements_csv:
+        files.append(cfg.measurements_csv)
+    return {Path(f).name: file_sha256(Path(f))[:16] for f in files}
+
+
+def finish_run(ctx: RunContext, status: str, summary: dict, error: str = "") -> dict:
+    summary = {"run_id": ctx.run_id, "status": status, "results_dir": ctx.run_dir, **summary}
+    summary.setdefault("report_html", "")
+    _store(ctx).finish_run(ctx.run_id, status=status, summary=summary, error=error)
+    (ctx.path / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def run_screen(config: RunConfig, db_url: str) -> dict:
+    """Run every stage in order without Prefect (same outputs as the Prefect flow)."""
+    ctx = begin_run(config, db_url)
+    try:
+        sync = stage_sync_measurements(ctx)
+        gen = stage_generate(ctx)
+        filt = stage_filter(ctx)
+        train = stage_train_predict(ctx)
+        records = [stage_simulate_one(ctx, item) for item in select_for_simulation(ctx)]
+        result = stage_rank_and_report(ctx, records, train)
+    except Exception as exc:
+        finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
+        raise
+    return finish_run(ctx, "completed", {"sync": sync, "generate": gen, "filter": filt, "model": train,
+                                         "simulations": _sim_summary(records), **result})
+
+
+def _sim_summary(records: list[dict]) -> list[dict]:
+    keys = ["compound_id", "status", "reason_code", "platform", "ns_simulated", "mmgbsa_kcal_mol",
+            "frac_frames_within_2A", "wall_s"]
+    return [{k: r.get(k) for k in keys} for r in records]
+
+
+def _report_context(ctx: RunContext, train_info: dict, notes: list[str]):
+    """The report's context (provenance, funnel, model, failures, next batch) from the run folder."""
+    from lab_sync.store import utcnow
+    from ranking.report import ModelSummary, ReportContext, count_failures
+
+    cfg = ctx.config
+    return ReportContext(
+        project_name=cfg.project, run_id=ctx.run_id, created_at=utcnow(), config_hash=cfg.config_hash(),
+        code_version=code_version(), core=cfg.target.core_smiles,
+        funnel=_read(ctx, "funnel").to_dict("records"),
+        model=ModelSummary(model_id=train_info.get("model_id", ""), cv_metrics=train_info.get("cv_metrics", {}),
+                           n_train=train_info.get("n_train", 0)),
+        failure_counts=count_failures(_read(ctx, "failures")), next_batch=_read(ctx, "next_batch"),
+        notes=notes, input_hashes=_input_hashes(cfg), settings=cfg.rank)
+
+
+def rewrite_report(results_dir: Path, run: str) -> dict:
+    """Re-write a finished run's report from its stored Parquet tables."""
+    from moltwin.errors import BadInputError
+    from ranking.report import write_report
+
+    results_dir = Path(results_dir)
+    if run == "latest":
+        runs = list(results_dir.glob("*/summary.json"))
+        if not runs:
+            raise BadInputError("no finished run found", file=str(results_dir))
+        run_dir = max(runs, key=lambda p: p.stat().st_mtime).parent
+    else:
+        run_dir = results_dir / run
+    if not (run_dir / "summary.json").is_file() or not (run_dir / "report_context.json").is_file():
+        raise BadInputError(f"run '{run}' has no finished report tables", file=str(run_dir))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    saved = json.loads((run_dir / "report_context.json").read_text())
+    cfg = json.loads((run_dir / "config.json").read_text())["config"]
+    ctx = RunContext(summary["run_id"], str(run_dir), "", json.dumps(cfg))
+    paths = write_report(_read(ctx, "ranked_candidates"), run_dir, _report_context(ctx, saved["model"], saved["notes"]))
+    return {"run_id": ctx.run_id, "html": str(paths.html)}

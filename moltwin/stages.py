@@ -344,10 +344,10 @@ def run_screen(config: RunConfig, db_url: str) -> dict:
         finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise
     return finish_run(ctx, "completed", {"sync": sync, "generate": gen, "filter": filt, "model": train,
-                                         "simulations": _sim_summary(records), **result})
+                                         "simulations": summarize_simulations(records), **result})
 
 
-def _sim_summary(records: list[dict]) -> list[dict]:
+def summarize_simulations(records: list[dict]) -> list[dict]:
     keys = ["compound_id", "status", "reason_code", "platform", "ns_simulated", "mmgbsa_kcal_mol",
             "frac_frames_within_2A", "wall_s"]
     return [{k: r.get(k) for k in keys} for r in records]

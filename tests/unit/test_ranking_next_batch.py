@@ -1,0 +1,99 @@
+"""propose_next_batch: eligibility, acquisition, diversity and determinism."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _ranking_data import build_tables, chembl_records  # noqa: E402
+
+from ranking.merge import merge_candidate_table  # noqa: E402
+from ranking.next_batch import (NEXT_BATCH_COLUMNS, expected_improvement,  # noqa: E402
+                                propose_next_batch)
+from ranking.score import rank_candidates  # noqa: E402
+from ranking.settings import NextBatchSettings, RankSettings  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ranked():
+    tables = build_tables(chembl_records(90), measured_every=3, n_simulated=5)
+    return rank_candidates(merge_candidate_table(**tables), RankSettings(n_samples=200))
+
+
+def _settings(**next_batch):
+    return RankSettings(next_batch=NextBatchSettings(**next_batch))
+
+
+def _tanimoto(a: str, b: str) -> float:
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    return DataStructs.TanimotoSimilarity(gen.GetFingerprint(Chem.MolFromSmiles(a)),
+                                          gen.GetFingerprint(Chem.MolFromSmiles(b)))
+
+
+@pytest.mark.parametrize("threshold", [0.45, 0.6])
+def test_picks_are_diverse_unmeasured_and_ordered(ranked, threshold):
+    batch = propose_next_batch(ranked, 8, _settings(max_tanimoto_to_picked=threshold))
+    assert list(batch.columns) == NEXT_BATCH_COLUMNS
+    assert 1 < len(batch) <= 8 and list(batch["pick"]) == list(range(1, len(batch) + 1))
+    for a, b in itertools.combinations(batch["smiles"], 2):
+        assert _tanimoto(a, b) <= threshold + 1e-9
+    measured = set(ranked.loc[ranked["measured_p_activity"].notna(), "compound_id"])
+    assert not measured & set(batch["compound_id"])
+    assert batch["acquisition"].is_monotonic_decreasing
+    assert batch["reason"].str.startswith("UCB ").all()
+    assert batch["reason"].iloc[0].endswith("first pick")
+    assert batch["reason"].iloc[1:].str.contains("nearest pick .* at Tanimoto", regex=True).all()
+
+
+def test_diversity_actually_skips_close_analogues(ranked):
+    loose = propose_next_batch(ranked, 8, _settings(max_tanimoto_to_picked=1.0))
+    tight = propose_next_batch(ranked, 8, _settings(max_tanimoto_to_picked=0.45))
+    assert loose["max_tanimoto_to_picked"].max() > 0.45
+    assert list(loose["compound_id"]) != list(tight["compound_id"])
+
+
+def test_deterministic_and_independent_of_row_order(ranked):
+    settings = _settings(max_tanimoto_to_picked=0.6)
+    first = propose_next_batch(ranked, 6, settings)
+    again = propose_next_batch(ranked.sample(frac=1.0, random_state=11), 6, settings)
+    assert list(first["compound_id"]) == list(again["compound_id"])
+    assert list(first["reason"]) == list(again["reason"])
+
+
+def test_alerts_and_admet_gate_the_pool(ranked):
+    settings = _settings(max_tanimoto_to_picked=1.0)
+    best = propose_next_batch(ranked, 1, settings)["compound_id"].iloc[0]
+    flagged = ranked.copy()
+    flagged.loc[flagged["compound_id"] == best, "n_alerts"] = 1.0
+    assert best not in set(propose_next_batch(flagged, 5, settings)["compound_id"])
+    risky = ranked.assign(admet_max_risk=np.where(ranked["compound_id"] == best, 0.9, 0.1))
+    assert best not in set(propose_next_batch(risky, 5, settings)["compound_id"])
+
+
+def test_sa_penalty_and_ei(ranked):
+    plain = propose_next_batch(ranked, 40, _settings(max_tanimoto_to_picked=1.0))
+    costly = propose_next_batch(ranked, 40, _settings(max_tanimoto_to_picked=1.0,
+                                                      sa_free_below=2.0, sa_penalty_per_unit=1.0))
+    merged = plain.merge(costly, on="compound_id", suffixes=("", "_cost"))
+    np.testing.assert_allclose(merged["acquisition"] - merged["acquisition_cost"],
+                               np.clip(merged["sa_score"] - 2.0, 0, None))
+    assert costly["reason"].str.contains("costs").any()
+    ei = propose_next_batch(ranked, 5, _settings(acquisition="ei", max_tanimoto_to_picked=1.0))
+    assert (ei["acquisition"] >= 0).all() and ei["reason"].str.startswith("EI ").all()
+    no_spread = expected_improvement(np.array([7.0, 8.0]), np.array([0.0, 0.0]), 7.5)
+    np.testing.assert_allclose(no_spread, [0.0, 0.5])
+    assert expected_improvement(np.array([7.0]), np.array([1.0]), 7.0)[0] == pytest.approx(
+        1.0 / np.sqrt(2 * np.pi))
+
+
+def test_nothing_eligible_gives_empty_frame(ranked):
+    everything_measured = ranked.assign(measured_p_activity=7.0)
+    batch = propose_next_batch(everything_measured, 5, RankSettings())
+    assert batch.empty and list(batch.columns) == NEXT_BATCH_COLUMNS

@@ -1,0 +1,132 @@
+"""write_report: files, self-containment, structures, SDF round trip, size."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _ranking_data import TYK2_CORE, build_tables, chembl_records, tyk2_records  # noqa: E402
+
+from moltwin.records import FailureRecord  # noqa: E402
+from ranking.depict import SeriesCore, depiction_mol, has_clash  # noqa: E402
+from ranking.merge import merge_candidate_table  # noqa: E402
+from ranking.next_batch import propose_next_batch  # noqa: E402
+from ranking.report import ModelSummary, ReportContext, count_failures, write_report  # noqa: E402
+from ranking.score import rank_candidates  # noqa: E402
+from ranking.settings import RankSettings  # noqa: E402
+
+SETTINGS = RankSettings(n_samples=500)
+EXTERNAL = re.compile(r"""(<script|<link|<img|<iframe|@import|url\()[^>]*https?://""", re.I)
+
+
+def _context(ranked, core, **kw):
+    failures = pd.DataFrame([FailureRecord("simulate", "nan_energy", "blew up", "ejm_44"),
+                             FailureRecord("filter", "pains", "alert", "x1"),
+                             FailureRecord("simulate", "nan_energy", "blew up", "ejm_49")])
+    return ReportContext(
+        project_name="Tyk2 <series>", run_id="run-0001",
+        created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        config_hash="0123456789abcdef", code_version="0.1.0+test", core=core,
+        funnel=[{"step": "generate", "n_in": 40, "n_rejected": 0, "n_out": 40},
+                {"step": "filter", "n_in": 40, "n_rejected": 24, "n_out": len(ranked)}],
+        model=ModelSummary("knn3-loo", {"rmse": 0.61, "spearman": 0.55}, 8),
+        failure_counts=count_failures(failures),
+        next_batch=propose_next_batch(ranked, 4, SETTINGS), settings=SETTINGS, **kw)
+
+
+@pytest.fixture(scope="module")
+def tyk2_merged():
+    return merge_candidate_table(**build_tables(tyk2_records()))
+
+
+@pytest.fixture(scope="module")
+def tyk2_ranked(tyk2_merged):
+    return rank_candidates(tyk2_merged, SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def tyk2_report(tyk2_ranked, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return write_report(tyk2_ranked, out, _context(tyk2_ranked, TYK2_CORE)), tyk2_ranked
+
+
+def test_all_files_written(tyk2_report):
+    paths, ranked = tyk2_report
+    for path in (paths.html, paths.csv, paths.parquet, paths.sdf):
+        assert path.exists() and path.stat().st_size > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(paths.parquet), ranked, check_dtype=False)
+    assert list(pd.read_csv(paths.csv)["compound_id"]) == list(ranked["compound_id"])
+
+
+def test_html_is_self_contained_and_complete(tyk2_report):
+    paths, ranked = tyk2_report
+    html = paths.html.read_text(encoding="utf-8")
+    assert EXTERNAL.search('<script src="https://cdn.example.org/x.js">')  # the check can fail
+    assert not EXTERNAL.search(html)
+    assert "<script" not in html and "<link" not in html
+    assert html.count("<svg") >= len(ranked) + 3  # structures + plots
+    for compound_id in ranked["compound_id"]:
+        assert compound_id in html
+    assert "Tyk2 &lt;series&gt;" in html  # escaped
+    assert "ADMET not predicted" in html
+    # first screen before details: summary, decisions, next batch, plots, funnel, provenance
+    order = [html.index(f'id="{s}"') for s in
+             ("summary", "decisions", "next-batch", "plots", "funnel", "provenance")]
+    assert order == sorted(order)
+    assert "nan_energy" in html and "knn3-loo" in html and "0123456789abcdef" in html
+    assert "pActivity" in html and "≥ 7.0 (measured)" in html
+
+
+def test_sdf_round_trips(tyk2_report):
+    paths, ranked = tyk2_report
+    mols = list(Chem.SDMolSupplier(str(paths.sdf)))
+    assert len(mols) == len(ranked) and all(m is not None for m in mols)
+    assert [m.GetProp("_Name") for m in mols] == list(ranked["compound_id"])
+    first = mols[0]
+    assert first.GetProp("decision") == ranked["decision"].iloc[0]
+    assert float(first.GetProp("p_clear_gates")) == pytest.approx(ranked["p_clear_gates"].iloc[0])
+    assert Chem.MolToInchiKey(first) == ranked["inchikey"].iloc[0]
+
+
+def test_bad_smiles_and_admet_columns(tyk2_merged, tmp_path):
+    merged = tyk2_merged.assign(admet_herg=0.2)
+    ranked = rank_candidates(merged, SETTINGS)
+    ranked.loc[3, "smiles"] = "C1CC"  # unparsable: still one record, no drawing
+    paths = write_report(ranked, tmp_path, _context(ranked, None, notes=["a note"]))
+    html = paths.html.read_text(encoding="utf-8")
+    assert "ADMET not predicted" not in html and "a note" in html and "no structure" in html
+    assert len(list(Chem.SDMolSupplier(str(paths.sdf)))) == len(ranked)
+
+
+def test_core_alignment_draws_the_core_identically():
+    core = SeriesCore(TYK2_CORE)
+    coords = []
+    for _, smiles, _ in tyk2_records()[:4]:
+        mol = depiction_mol(smiles, core)
+        assert not has_clash(mol)
+        match = mol.GetSubstructMatch(core.pattern)
+        xyz = mol.GetConformer().GetPositions()
+        coords.append(xyz[[i for i, q in zip(match, core.pattern.GetAtoms())
+                           if q.GetAtomicNum() > 0]])
+    for other in coords[1:]:
+        assert abs(other - coords[0]).max() < 1e-3
+
+
+@pytest.mark.slow  # ~10 s: RDKit properties for 300 compounds, then the full report
+def test_report_for_300_candidates_stays_small(tmp_path):
+    tables = build_tables(chembl_records(300), measured_every=3, n_simulated=20)
+    ranked = rank_candidates(merge_candidate_table(**tables), SETTINGS)
+    paths = write_report(ranked, tmp_path, _context(ranked, "O=S(=O)(N[*:1])c1ccc(O[*:2])cc1"))
+    html = paths.html.read_text(encoding="utf-8")
+    assert paths.html.stat().st_size < 5_000_000
+    assert html.count("<svg") == 50 + 4 + 4  # top 50, next batch, plots
+    assert len(list(Chem.SDMolSupplier(str(paths.sdf)))) == 300
+    sizes = {p.name: p.stat().st_size for p in (paths.html, paths.csv, paths.parquet, paths.sdf)}
+    print("report sizes for 300 candidates (bytes):", sizes)

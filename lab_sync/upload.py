@@ -11,7 +11,6 @@ Order of work, so that nothing stored is ever lost or half-written:
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ from lab_sync.read_table import read_assay_table
 from lab_sync.store import TwinStore, utcnow
 from lab_sync.validate import Measurement, RowError, check_columns, validate_row
 from moltwin.errors import BadInputError, ChemistryError
-
-ARCHIVE_ENV_VAR = "MOLTWIN_ARCHIVE"
+from moltwin.paths import archive_dir as archive_dir_default
 
 #: (smiles) -> (canonical smiles, InChIKey); raises ChemistryError for a bad structure.
 StructureKey = Callable[[str], tuple[str, str]]
@@ -66,10 +64,6 @@ def default_structure_key(smiles: str) -> tuple[str, str]:
 
     std = standardize_smiles(smiles)
     return std.smiles, std.inchikey
-
-
-def archive_dir_default() -> Path:
-    return Path(os.environ.get(ARCHIVE_ENV_VAR, "moltwin_archive"))
 
 
 def _match_structures(measurements: list[Measurement], registry: dict[str, str],

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from moltwin.config import RunConfig
+from lab_sync.twin_records import as_float
 from moltwin.provenance import code_version, file_sha256, new_run_id
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def begin_run(config: RunConfig, db_url: str, kind: str = "screen", run_id: str 
 def stage_sync_measurements(ctx: RunContext) -> dict:
     """Upload the config's assay file (a re-upload of the same bytes is a no-op), then
     aggregate the project's measurements into ``measured.parquet``."""
-    from lab_sync.aggregate import aggregate_measurements
+    from lab_sync.twin_records import series_activities
     from lab_sync.upload import upload_assay_file
 
     cfg, store = ctx.config, _store(ctx)
@@ -86,15 +87,8 @@ def stage_sync_measurements(ctx: RunContext) -> dict:
         rep = upload_assay_file(store, cfg.measurements_csv, cfg.project, uploader=f"run:{ctx.run_id}")
         out["upload"] = {k: v for k, v in rep.to_dict().items() if k != "errors"}
         out["upload"]["n_errors"] = len(rep.errors)
-    agg = aggregate_measurements(store.read_table("measurements", cfg.project))
-    compounds = store.read_table("compounds", cfg.project)
-    if not agg.empty:
-        # The series' primary assay: the one measuring most compounds.
-        primary = agg.groupby(["assay_id", "endpoint"])["compound_id"].nunique().idxmax()
-        agg = agg[(agg["assay_id"] == primary[0]) & (agg["endpoint"] == primary[1])]
-        out["primary_assay"] = f"{primary[0]} ({primary[1]})"
-    measured = agg.merge(compounds[["compound_id", "canonical_smiles"]], on="compound_id", how="left")
-    measured = measured.rename(columns={"canonical_smiles": "smiles"})
+    measured, assay = series_activities(store, cfg.project)
+    out["primary_assay"] = assay
     _write(measured, ctx, "measured")
     out["n_measured_compounds"] = int(len(measured))
     return out
@@ -160,7 +154,7 @@ def stage_train_predict(ctx: RunContext) -> dict:
     from chem.models.predict import predict_activity
     from chem.models.registry import save_model
     from chem.models.train import train_activity_model
-    from lab_sync.store import utcnow
+    from lab_sync.twin_records import record_model, record_predictions
     from moltwin.paths import models_dir
 
     cfg, store = ctx.config, _store(ctx)
@@ -172,33 +166,13 @@ def stage_train_predict(ctx: RunContext) -> dict:
     pool = pd.concat([kept[["compound_id", "smiles"]], measured[["compound_id", "smiles"]]], ignore_index=True)
     preds = predict_activity(model, pool)
     _write(preds, ctx, "predictions")
-    now = utcnow()
     with store.transaction() as conn:
-        if store.read_table("models", model_id=model.model_id).empty:
-            store.insert_rows("models", [{
-                "model_id": model.model_id, "project": cfg.project, "kind": model.kind, "created_at": now,
-                "training_hash": model.metadata.get("training_data_sha256", ""), "n_train": len(train),
-                "metrics_json": json.dumps(model.metadata.get("cv_metrics", {}), default=str),
-                "params_json": cfg.model.model_dump_json(), "path": str(model_path)}], conn=conn)
-        store.insert_rows("predictions", [{
-            "project": cfg.project, "compound_id": r.compound_id, "model_id": model.model_id,
-            "endpoint": "p_activity", "value": _num(r.pred_p_activity), "std": _num(r.pred_std),
-            "lower_80": _num(r.lower_80), "upper_80": _num(r.upper_80), "lower_90": _num(r.lower_90),
-            "upper_90": _num(r.upper_90), "max_train_similarity": _num(r.max_train_similarity),
-            "in_domain": bool(r.in_domain), "predicted_at": now, "run_id": ctx.run_id}
-            for r in preds.itertuples()], conn=conn)
+        record_model(store, cfg.project, model, str(model_path), cfg.model.model_dump_json(), conn=conn)
+        record_predictions(store, cfg.project, preds, model.model_id, ctx.run_id, conn=conn)
     cv = model.metadata.get("cv_metrics", {}).get(model.kind, {})
     return {"model_id": model.model_id, "model_kind": model.kind, "n_train": int(len(train)),
             "cv_metrics": {k: v for k, v in cv.items() if isinstance(v, (int, float))},
             "n_predicted": int(len(preds))}
-
-
-def _num(value) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if v != v else v
 
 
 def select_for_simulation(ctx: RunContext) -> list[dict]:
@@ -230,10 +204,10 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
         "project": cfg.project, "compound_id": record["compound_id"], "run_id": ctx.run_id,
         "input_hash": record["input_hash"], "status": record["status"],
         "reason_code": record["reason_code"], "message": record["message"][:2000],
-        "platform": record["platform"], "mmgbsa_kcal_mol": _num(record["mmgbsa_kcal_mol"]),
-        "mmgbsa_sem_kcal_mol": _num(record["mmgbsa_sem_kcal_mol"]),
-        "frac_frames_within_2a": _num(record["frac_frames_within_2A"]),
-        "ns_simulated": _num(record["ns_simulated"]), "record_json": json.dumps(record, default=str),
+        "platform": record["platform"], "mmgbsa_kcal_mol": as_float(record["mmgbsa_kcal_mol"]),
+        "mmgbsa_sem_kcal_mol": as_float(record["mmgbsa_sem_kcal_mol"]),
+        "frac_frames_within_2a": as_float(record["frac_frames_within_2A"]),
+        "ns_simulated": as_float(record["ns_simulated"]), "record_json": json.dumps(record, default=str),
         "created_at": utcnow()}])
     return record
 
@@ -305,7 +279,7 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     paths = write_report(ranked, ctx.path, _report_context(ctx, train_info, notes))
     store.insert_rows("rankings", [{
         "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
-        "score": _num(r.get("score")), "p_clear_gates": _num(r.get("p_clear_gates")),
+        "score": as_float(r.get("score")), "p_clear_gates": as_float(r.get("p_clear_gates")),
         "decision": str(r.get("decision", "")), "stage": str(r.get("stage", "")),
         "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed")}, default=str)}
         for r in ranked.to_dict("records")])

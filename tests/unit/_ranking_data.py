@@ -67,8 +67,8 @@ def chembl_records(n: int, stride: int = 3) -> list[tuple[str, str, float]]:
 def _properties(compound_id: str, mol: Chem.Mol, fps: dict, fp) -> dict:
     alerts = [entry.GetDescription() for entry in _alert_catalog().GetMatches(mol)]
     others = [v for k, v in fps.items() if k != compound_id]
-    return {"compound_id": compound_id, "mw": Descriptors.MolWt(mol),
-            "clogp": Crippen.MolLogP(mol), "tpsa": rdMolDescriptors.CalcTPSA(mol),
+    return {"compound_id": compound_id, "mw_da": Descriptors.MolWt(mol),
+            "clogp": Crippen.MolLogP(mol), "tpsa_a2": rdMolDescriptors.CalcTPSA(mol),
             "hbd": rdMolDescriptors.CalcNumHBD(mol),
             "hba": rdMolDescriptors.CalcNumHBA(mol),
             "rotatable_bonds": rdMolDescriptors.CalcNumRotatableBonds(mol),

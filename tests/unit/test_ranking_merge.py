@@ -55,6 +55,17 @@ def test_missing_stages_and_missing_sd_are_handled(tables):
     assert merged.loc[~has, "activity_source"].isna().all()
 
 
+def test_qualifiers_are_normalized_and_unknown_ones_rejected(tables):
+    meas = tables["measurements"].copy()
+    meas["measured_qualifier"] = [">=", "<", "~", None, "", "=", "<=", ">"]
+    merged = merge_candidate_table(tables["candidates"], measurements=meas)
+    got = merged.dropna(subset=["measured_p_activity"])["activity_qualifier"].tolist()
+    assert got == [">", "<", "=", "=", "=", "=", "<", ">"]
+    meas.loc[0, "measured_qualifier"] = "approx"
+    with pytest.raises(BadInputError, match="qualifier"):
+        merge_candidate_table(tables["candidates"], measurements=meas)
+
+
 def test_earlier_columns_win_and_duplicates_raise(tables):
     props = tables["filtered_props"].assign(smiles="C")  # a clashing column is ignored
     merged = merge_candidate_table(tables["candidates"], props)

@@ -1,0 +1,166 @@
+"""Report plots as inline SVG strings.
+
+Figures are built with the object API on an Agg canvas, so nothing needs a display
+and pyplot's global backend (a notebook's, say) is left alone. Each function returns
+``None`` when the table has nothing to show, so the report can say so instead of
+drawing an empty frame.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+_DECISION_COLORS = {"advance": "#1a7f37", "hold": "#bf8700", "deprioritize": "#8c959f"}
+
+
+def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
+    if column not in table.columns:
+        return pd.Series(np.nan, index=table.index, dtype=float)
+    return pd.to_numeric(table[column], errors="coerce")
+
+
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A figure on its own Agg canvas with constrained layout (one draw per save)."""
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_to_svg(fig: Figure, name: str) -> str:
+    """Serialize a figure as inline SVG: text kept as text, no prologue or metadata."""
+    buffer = io.StringIO()
+    # A per-plot salt keeps clip-path ids unique when several plots share one page.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"moltwin-{name}"}):
+        fig.savefig(buffer, format="svg")
+    text = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    return _METADATA.sub("", text).strip()
+
+
+def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
+    """Predicted vs measured pActivity with 80 % intervals; censored points as triangles."""
+    measured = _numeric(table, "measured_p_activity")
+    predicted = _numeric(table, "pred_p_activity")
+    both = measured.notna() & predicted.notna()
+    if not both.any():
+        return None
+    qualifier = table.get("activity_qualifier", pd.Series("=", index=table.index))
+    lower = _numeric(table, "lower_80").fillna(predicted)
+    upper = _numeric(table, "upper_80").fillna(predicted)
+    fig = new_figure(5.0, 4.4)
+    ax = fig.add_subplot()
+    markers = {"=": ("o", "measured"), "<": ("<", "censored: true value lower"),
+               ">": (">", "censored: true value higher")}
+    for q, (marker, label) in markers.items():
+        sel = both & (qualifier == q)
+        if not sel.any():
+            continue
+        yerr = np.vstack([(predicted - lower)[sel].clip(lower=0),
+                          (upper - predicted)[sel].clip(lower=0)])
+        ax.errorbar(measured[sel], predicted[sel], yerr=yerr, fmt=marker, ms=6, capsize=2,
+                    elinewidth=0.8, alpha=0.85, label=label)
+    lo = float(np.nanmin([measured[both].min(), lower[both].min()])) - 0.3
+    hi = float(np.nanmax([measured[both].max(), upper[both].max()])) + 0.3
+    ax.plot([lo, hi], [lo, hi], color="0.3", lw=1)
+    ax.fill_between([lo, hi], [lo - 1, hi - 1], [lo + 1, hi + 1], color="0.85", alpha=0.5,
+                    lw=0, label="±1 log unit")
+    exact = both & (qualifier == "=")
+    if exact.sum() >= 2:
+        rmse = float(np.sqrt(np.mean((predicted[exact] - measured[exact]) ** 2)))
+        inside = ((measured >= lower) & (measured <= upper))[exact].mean()
+        ax.set_title(f"RMSE {rmse:.2f} on {int(exact.sum())} exact points; "
+                     f"{inside:.0%} inside 80 % interval", fontsize=9)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured pActivity")
+    ax.set_ylabel("predicted pActivity (80 % interval)")
+    ax.legend(fontsize=8, loc="upper left")
+    return figure_to_svg(fig, "pred-vs-measured")
+
+
+def plot_pareto(table: pd.DataFrame, max_labels: int = 8) -> str | None:
+    """Potency vs developability, Pareto-front compounds outlined and labelled."""
+    x = _numeric(table, "activity_p")
+    y = _numeric(table, "developability")
+    ok = x.notna() & y.notna()
+    if not ok.any():
+        return None
+    decision = table.get("decision", pd.Series("hold", index=table.index))
+    front = _numeric(table, "pareto_rank") == 1
+    fig = new_figure(5.6, 4.4)
+    ax = fig.add_subplot()
+    for name, color in _DECISION_COLORS.items():
+        sel = ok & (decision == name)
+        if sel.any():
+            ax.scatter(x[sel], y[sel], s=22, color=color, alpha=0.75, label=name, lw=0)
+    sel = ok & front
+    ax.scatter(x[sel], y[sel], s=60, facecolors="none", edgecolors="#0969da", lw=1.2,
+               label="Pareto front (3 objectives)")
+    labelled = table[sel].sort_values("activity_p", ascending=False).head(max_labels)
+    for _, row in labelled.iterrows():
+        ax.annotate(str(row["compound_id"]), (row["activity_p"], row["developability"]),
+                    fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("activity_p (measured, else predicted)")
+    ax.set_ylabel("developability (QED, SA, properties, alerts)")
+    ax.set_ylim(-0.03, 1.05)
+    ax.legend(fontsize=8, loc="lower left")
+    return figure_to_svg(fig, "pareto")
+
+
+def plot_property_distributions(table: pd.DataFrame) -> str | None:
+    """Histograms of potency and key physchem properties, advance compounds overlaid."""
+    panels = [(c, label) for c, label in (("activity_p", "pActivity"), ("mw_da", "MW (Da)"),
+                                          ("clogp", "cLogP"), ("tpsa_a2", "TPSA (Å²)"),
+                                          ("qed", "QED"), ("sa_score", "SA score"))
+              if _numeric(table, c).notna().any()]
+    if not panels:
+        return None
+    decision = table.get("decision", pd.Series("", index=table.index))
+    n_cols = 3
+    n_rows = (len(panels) + n_cols - 1) // n_cols
+    fig = new_figure(9.0, 2.5 * n_rows)
+    for i, (column, label) in enumerate(panels):
+        ax = fig.add_subplot(n_rows, n_cols, i + 1)
+        values = _numeric(table, column)
+        bins = np.histogram_bin_edges(values.dropna(), bins=20)
+        ax.hist(values.dropna(), bins=bins, color="#8c959f", label="all")
+        advance = values[(decision == "advance") & values.notna()]
+        if len(advance):
+            ax.hist(advance, bins=bins, color="#1a7f37", label="advance")
+        ax.set_xlabel(label, fontsize=9)
+        ax.tick_params(labelsize=8)
+        if i == 0:
+            ax.legend(fontsize=7)
+    return figure_to_svg(fig, "properties")
+
+
+def plot_simulation(table: pd.DataFrame, max_labels: int = 8) -> str | None:
+    """MM/GBSA (± SEM) vs pose stability for simulated compounds, coloured by potency."""
+    dg = _numeric(table, "mmgbsa_kcal_mol")
+    stability = _numeric(table, "frac_frames_within_2A")
+    ok = dg.notna() & stability.notna()
+    if not ok.any():
+        return None
+    sem = _numeric(table, "mmgbsa_sem_kcal_mol").fillna(0.0)
+    potency = _numeric(table, "activity_p")
+    fig = new_figure(5.6, 4.2)
+    ax = fig.add_subplot()
+    ax.errorbar(dg[ok], stability[ok], xerr=sem[ok], fmt="none", ecolor="0.6", elinewidth=0.8)
+    points = ax.scatter(dg[ok], stability[ok], c=potency[ok], cmap="viridis", s=36)
+    fig.colorbar(points, ax=ax, label="activity_p")
+    best = table[ok].assign(_dg=dg[ok]).sort_values("_dg", kind="mergesort").head(max_labels)
+    for _, row in best.iterrows():
+        ax.annotate(str(row["compound_id"]), (row["_dg"], row["frac_frames_within_2A"]),
+                    fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("MM/GBSA (kcal/mol, lower is better)")
+    ax.set_ylabel("fraction of frames with ligand RMSD ≤ 2 Å")
+    ax.set_ylim(-0.03, 1.05)
+    return figure_to_svg(fig, "simulation")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from chem.models.settings import ModelSettings
-from chem.settings import FilterSettings, GenerateSettings
+from chem.settings import FilterSettings, GenerateSettings, StandardizeSettings
 from moltwin.errors import ConfigError
 from moltwin.provenance import REPO_ROOT, stable_hash
 from moltwin.settings_base import StrictModel
@@ -52,6 +52,7 @@ class RunConfig(StrictModel):
     results_dir: Path = Field(Path("results"), description="Run outputs go to <results_dir>/<run_id>/.")
     screen: ScreenSettings = ScreenSettings()
     generate: GenerateSettings = GenerateSettings()
+    standardize: StandardizeSettings = StandardizeSettings()
     filter: FilterSettings = FilterSettings()
     model: ModelSettings = ModelSettings()
     simulate: SimulationSettings = SimulationSettings()

@@ -128,7 +128,7 @@ def stage_filter(ctx: RunContext) -> dict:
     size = cfg.screen.batch_size
     chunks = (candidates.iloc[i:i + size] for i in range(0, len(candidates), size))
     result = combine_results(process_stream(
-        chunks, cfg.filter, registered_inchikeys=set(registry["inchikey"]),
+        chunks, cfg.filter, cfg.standardize, registered_inchikeys=set(registry["inchikey"]),
         known_smiles=dict(zip(registry["compound_id"], registry["canonical_smiles"]))))
     _write(result.kept, ctx, "filter_kept")
     _write(result.rejected, ctx, "filter_rejected")

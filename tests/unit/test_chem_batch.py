@@ -59,3 +59,10 @@ def test_throughput_on_nci_first_5k():
     print(f"\nstandardize+filter: {n} molecules in {elapsed:.1f} s = {n / elapsed:.0f} mol/s "
           f"(pid {os.getpid()})\n{merged.funnel.to_string()}")
     assert n == 4999 and len(merged.kept) > 300
+
+
+def test_results_pickle_for_process_pools():
+    import pickle
+
+    result = pickle.loads(pickle.dumps(process_batch(CHUNK.iloc[:2])))
+    assert list(result.kept.compound_id) == ["ejm_46", "salt"]

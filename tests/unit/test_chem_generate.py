@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from rdkit import Chem
 
-from chem.candidates import combination_indices, make_compound_id
 from chem.generate import (decompose_series, enumerate_rgroups, enumerate_series_analogs,
                            generate_candidates, load_substituents)
 from chem.settings import GenerateSettings
@@ -63,21 +62,6 @@ def test_sampling_is_deterministic_under_seed():
     c = enumerate_rgroups(core, groups, max_candidates=12, seed=8).candidates
     assert len(a) == 12 and a.equals(b) and set(a.smiles) != set(c.smiles)
     assert len(enumerate_rgroups(core, groups).candidates) == 50
-
-
-def test_combination_indices_cover_product_without_repeats():
-    combos = list(combination_indices([3, 4], None, 0))
-    assert combos[0] == (0, 0) and combos[-1] == (2, 3) and len(set(combos)) == 12
-    sample = list(combination_indices([1000, 1000], 5, 1))
-    assert len(sample) == 115 and len(set(sample)) == 115
-
-
-def test_compound_id_is_structure_based():
-    a = make_compound_id(Chem.MolFromSmiles("OCC"))
-    assert a == make_compound_id(Chem.MolFromSmiles("C(O)C"))
-    assert a.startswith("MT-") and len(a) == 13
-    assert make_compound_id(Chem.MolFromSmiles("C[C@H](N)O")) != \
-        make_compound_id(Chem.MolFromSmiles("C[C@@H](N)O"))
 
 
 def test_decompose_then_recombine_reproduces_series(tyk2_series):

@@ -46,12 +46,13 @@ def test_missing_file_raises(tmp_path):
 
 def test_csv_reader_lines_blank_rows_and_extra_columns(tmp_path):
     path = tmp_path / "mols.csv"
-    path.write_text("id,structure,series\nA1,CCO,x\n\nA2,c1ccccc1,y\n,CCN,z\n")
+    path.write_text("id,structure,series\nA1,CCO,x\n\nA2,c1ccccc1,y\n,CCN,z\nA3,,w\n")
     df = pd.concat(read_csv_molecules(path, smiles_column="structure", id_column="id",
                                       extra_columns=["series"]))
-    assert list(df.compound_id) == ["A1", "A2", "mols_5"]
-    assert list(df.input_line) == [2, 4, 5]
-    assert list(df.series) == ["x", "y", "z"]
+    assert list(df.compound_id) == ["A1", "A2", "mols_5", "A3"]
+    assert list(df.input_line) == [2, 4, 5, 6]
+    assert list(df.series) == ["x", "y", "z", "w"]
+    assert df.smiles.iloc[3] == ""  # kept, so standardization reports it with its line
 
 
 def test_csv_wrong_columns_names_the_field(tmp_path):

@@ -1,0 +1,1 @@
+"""Data files shipped with chem (reaction templates, substituent lists)."""

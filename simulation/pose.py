@@ -1,0 +1,179 @@
+"""Pose a new ligand on the most similar reference ligand (MCS-constrained embedding).
+
+For a congeneric series the shared core binds the same way, so the common
+atoms are placed exactly on the reference's and only the new part is
+embedded. Several embeddings are tried; the one farthest from the protein's
+heavy atoms wins. A provided pose (SDF) can be used instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem, DataStructs
+from rdkit.Chem import AllChem, rdFMCS, rdMolAlign
+from rdkit.Chem import rdFingerprintGenerator
+from scipy.spatial import cKDTree
+
+from moltwin.errors import SimulationError
+
+_FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+def parse_smiles(smiles: str) -> Chem.Mol:
+    """Parse a SMILES or raise ``SimulationError('unparsable_smiles')``."""
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    if mol is None:
+        raise SimulationError("unparsable_smiles", f"RDKit cannot parse SMILES {smiles!r}")
+    return mol
+
+
+def read_reference_ligands(sdf_path: str | Path) -> list[Chem.Mol]:
+    """Read posed reference ligands (with H) from an SDF; names from the title line."""
+    mols = [m for m in Chem.SDMolSupplier(str(sdf_path), removeHs=False) if m is not None]
+    if not mols:
+        raise SimulationError("no_reference_ligands", f"no readable molecules in {sdf_path}")
+    return mols
+
+
+def most_similar_reference(mol: Chem.Mol, references: list[Chem.Mol]) -> tuple[Chem.Mol, float]:
+    """Reference ligand with the highest Morgan (r=2) Tanimoto similarity to ``mol``."""
+    query = _FP.GetFingerprint(Chem.RemoveHs(mol))
+    sims = [DataStructs.TanimotoSimilarity(query, _FP.GetFingerprint(Chem.RemoveHs(r)))
+            for r in references]
+    best = int(np.argmax(sims))
+    return references[best], float(sims[best])
+
+
+def _mcs_atom_map(mol: Chem.Mol, ref: Chem.Mol, timeout_s: int) -> list[tuple[int, int]]:
+    """(mol index, ref index) pairs of the maximum common substructure (heavy atoms)."""
+    ref_heavy = Chem.RemoveHs(ref)
+    result = rdFMCS.FindMCS([Chem.RemoveHs(mol), ref_heavy], timeout=timeout_s,
+                            atomCompare=rdFMCS.AtomCompare.CompareElements,
+                            bondCompare=rdFMCS.BondCompare.CompareOrder,
+                            ringMatchesRingOnly=True, completeRingsOnly=True)
+    if result.numAtoms < 3:
+        raise SimulationError("no_common_core",
+                              f"ligand shares only {result.numAtoms} atoms with the reference")
+    core = Chem.MolFromSmarts(result.smartsString)
+    mol_match = mol.GetSubstructMatch(core, useChirality=False)
+    ref_match = ref.GetSubstructMatch(core, useChirality=False)
+    if not mol_match or not ref_match:
+        raise SimulationError("mcs_match_failed", "MCS pattern did not match back onto the molecules")
+    return list(zip(mol_match, ref_match))
+
+
+def _min_distance(xyz: np.ndarray, tree: cKDTree | None) -> float:
+    return float(tree.query(xyz)[0].min()) if tree is not None else float("inf")
+
+
+def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
+                        protein_heavy_xyz_angstrom: np.ndarray | None = None,
+                        n_attempts: int = 5, seed: int = 42, mcs_timeout_s: int = 10) -> Chem.Mol:
+    """Place a new ligand on the most similar reference by its maximum common substructure.
+
+    Parameters
+    ----------
+    smiles
+        The new ligand.
+    references
+        Posed reference ligands with hydrogens (``read_reference_ligands``).
+    protein_heavy_xyz_angstrom
+        Protein heavy-atom coordinates (Å); when given, the embedding that keeps
+        the ligand farthest from the protein is chosen.
+    n_attempts
+        Embeddings tried (seeds ``seed`` .. ``seed + n_attempts - 1``).
+    seed
+        Random seed of the first embedding.
+    mcs_timeout_s
+        Time limit of the MCS search.
+
+    Returns
+    -------
+    rdkit.Chem.Mol
+        Ligand with explicit H and one conformer; properties ``pose_method``
+        (``mcs``), ``pose_reference``, ``pose_similarity``, ``pose_mcs_atoms``,
+        ``pose_core_rmsd_A`` and ``pose_min_protein_distance_A``.
+
+    Raises
+    ------
+    moltwin.errors.SimulationError
+        ``unparsable_smiles``, ``no_common_core``, ``mcs_match_failed`` or ``embedding_failed``.
+    """
+    mol = Chem.AddHs(parse_smiles(smiles))
+    ref, similarity = most_similar_reference(mol, references)
+    pairs = _mcs_atom_map(mol, ref, mcs_timeout_s)
+    ref_xyz = ref.GetConformer().GetPositions()
+    coord_map = {i: ref.GetConformer().GetAtomPosition(j) for i, j in pairs}
+    tree = cKDTree(protein_heavy_xyz_angstrom) if protein_heavy_xyz_angstrom is not None else None
+    heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    best, best_key = None, None
+    for attempt in range(n_attempts):
+        trial = Chem.Mol(mol)
+        conf_id = AllChem.EmbedMolecule(trial, coordMap=coord_map, randomSeed=seed + attempt,
+                                        useRandomCoords=True)
+        if conf_id < 0:
+            continue
+        rmsd = rdMolAlign.AlignMol(trial, ref, atomMap=pairs)
+        _snap_core(trial, pairs, ref_xyz)
+        clearance = _min_distance(trial.GetConformer().GetPositions()[heavy], tree)
+        key = (clearance, -rmsd)
+        if best_key is None or key > best_key:
+            best, best_key = (trial, rmsd), key
+    if best is None:
+        raise SimulationError("embedding_failed",
+                              f"no 3D embedding kept the common core in {n_attempts} attempts")
+    posed, rmsd = best
+    posed.SetProp("_Name", smiles)
+    posed.SetProp("pose_method", "mcs")
+    posed.SetProp("pose_reference", ref.GetProp("_Name") if ref.HasProp("_Name") else "")
+    posed.SetDoubleProp("pose_similarity", similarity)
+    posed.SetIntProp("pose_mcs_atoms", len(pairs))
+    posed.SetDoubleProp("pose_core_rmsd_A", float(rmsd))
+    posed.SetDoubleProp("pose_min_protein_distance_A", float(best_key[0]))
+    return posed
+
+
+def _snap_core(mol: Chem.Mol, pairs: list[tuple[int, int]], ref_xyz: np.ndarray) -> None:
+    """Put core atoms exactly on the reference, then relax the rest with MMFF (core fixed)."""
+    conf = mol.GetConformer()
+    for i, j in pairs:
+        conf.SetAtomPosition(i, ref_xyz[j].tolist())
+    props = AllChem.MMFFGetMoleculeProperties(mol)
+    ff = AllChem.MMFFGetMoleculeForceField(mol, props) if props is not None else None
+    if ff is None:
+        ff = AllChem.UFFGetMoleculeForceField(mol)
+    for i, _ in pairs:
+        ff.AddFixedPoint(i)
+    ff.Minimize(maxIts=500)
+
+
+def pose_from_sdf(sdf_path: str | Path, smiles: str | None = None) -> Chem.Mol:
+    """Use a provided pose (first molecule of an SDF), adding H with coordinates if absent.
+
+    Raises ``SimulationError('pose_mismatch')`` when the pose is not the molecule of ``smiles``.
+    """
+    mol = next(iter(Chem.SDMolSupplier(str(sdf_path), removeHs=False)), None)
+    if mol is None or mol.GetNumConformers() == 0 or not mol.GetConformer().Is3D():
+        raise SimulationError("unreadable_pose", f"no 3D molecule in {sdf_path}")
+    mol = Chem.AddHs(mol, addCoords=True)
+    if smiles is not None:
+        want = Chem.MolToSmiles(parse_smiles(smiles))
+        got = Chem.MolToSmiles(Chem.RemoveHs(mol))
+        if want != got:
+            raise SimulationError("pose_mismatch", f"pose is {got}, expected {want}")
+    mol.SetProp("pose_method", "provided")
+    mol.SetProp("pose_reference", Path(sdf_path).name)
+    return mol
+
+
+def check_clash(mol: Chem.Mol, protein_heavy_xyz_angstrom: np.ndarray, min_distance_angstrom: float) -> float:
+    """Closest ligand–protein heavy-atom distance (Å); raise ``pose_clash`` below the limit."""
+    heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    xyz = mol.GetConformer().GetPositions()[heavy]
+    closest = _min_distance(xyz, cKDTree(protein_heavy_xyz_angstrom))
+    if closest < min_distance_angstrom:
+        raise SimulationError("pose_clash", f"ligand heavy atom {closest:.2f} Å from a protein "
+                              f"heavy atom (limit {min_distance_angstrom} Å)")
+    return closest

@@ -1,0 +1,90 @@
+"""Per-frame scoring: MM/GBSA energy terms, ligand RMSD and contacts.
+
+Single-trajectory MM/GBSA: the receptor and ligand energies are evaluated on
+coordinates taken from the complex frame, so bonded terms cancel exactly and
+ΔG_bind ≈ E_complex − E_receptor − E_ligand (gas-phase MM + GB + surface
+term; no entropy). Restraints are excluded (they are in force group 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import openmm
+import openmm.unit as unit
+from scipy.spatial import cKDTree
+
+from simulation.platform import PlatformChoice
+from simulation.system import ComplexSystems
+
+KJ_PER_KCAL = 4.184
+CONTACT_CUTOFF_NM = 0.4
+
+
+def _energy_context(system: openmm.System, platform: PlatformChoice) -> openmm.Context:
+    return openmm.Context(system, openmm.VerletIntegrator(0.001), platform.platform,
+                          platform.properties)
+
+
+def _energy(context: openmm.Context, positions_nm: np.ndarray) -> float:
+    context.setPositions(positions_nm * unit.nanometer)
+    state = context.getState(getEnergy=True, groups={0})
+    return state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+
+
+class FrameScorer:
+    """Scores complex frames: energies for MM/GBSA, ligand heavy-atom RMSD, contacts.
+
+    Parameters
+    ----------
+    systems
+        The complex, receptor and ligand systems; the reference pose for the
+        RMSD is ``systems.positions_nm`` (the input pose, before minimization).
+    platform
+        Platform for the two small energy contexts.
+    """
+
+    def __init__(self, systems: ComplexSystems, platform: PlatformChoice) -> None:
+        atoms = list(systems.topology.atoms())
+        heavy = np.array([a.element.symbol != "H" for a in atoms])
+        self._ligand = systems.ligand_atoms
+        self._receptor = systems.receptor_atoms
+        self._ligand_heavy = systems.ligand_atoms[heavy[systems.ligand_atoms]]
+        self._receptor_heavy = systems.receptor_atoms[heavy[systems.receptor_atoms]]
+        self._reference = systems.positions_nm[self._ligand_heavy].copy()
+        self._receptor_ctx = _energy_context(systems.receptor_system, platform)
+        self._ligand_ctx = _energy_context(systems.ligand_system, platform)
+        self._complex_ctx = None
+        self._complex_system = systems.complex_system
+        self._platform = platform
+
+    def ligand_rmsd_angstrom(self, positions_nm: np.ndarray) -> float:
+        """Heavy-atom RMSD of the ligand to its input pose, without fitting (Å)."""
+        diff = positions_nm[self._ligand_heavy] - self._reference
+        return float(np.sqrt((diff ** 2).sum(axis=1).mean()) * 10.0)
+
+    def n_contacts(self, positions_nm: np.ndarray) -> int:
+        """Ligand–protein heavy-atom pairs closer than 4 Å."""
+        tree = cKDTree(positions_nm[self._receptor_heavy])
+        hits = tree.query_ball_point(positions_nm[self._ligand_heavy], CONTACT_CUTOFF_NM)
+        return int(sum(len(h) for h in hits))
+
+    def score(self, positions_nm: np.ndarray, complex_energy_kj_mol: float | None = None) -> dict:
+        """All per-frame metrics for one complex frame (positions in nm).
+
+        ``complex_energy_kj_mol`` may be passed when the caller already has the
+        group-0 energy of the complex, saving one evaluation.
+        """
+        if complex_energy_kj_mol is None:
+            if self._complex_ctx is None:
+                self._complex_ctx = _energy_context(self._complex_system, self._platform)
+            complex_energy_kj_mol = _energy(self._complex_ctx, positions_nm)
+        e_rec = _energy(self._receptor_ctx, positions_nm[self._receptor])
+        e_lig = _energy(self._ligand_ctx, positions_nm[self._ligand])
+        return {
+            "ligand_rmsd_A": self.ligand_rmsd_angstrom(positions_nm),
+            "n_contacts": self.n_contacts(positions_nm),
+            "e_complex_kj_mol": complex_energy_kj_mol,
+            "e_receptor_kj_mol": e_rec,
+            "e_ligand_kj_mol": e_lig,
+            "mmgbsa_kcal_mol": (complex_energy_kj_mol - e_rec - e_lig) / KJ_PER_KCAL,
+        }

@@ -1,0 +1,124 @@
+"""Benchmark activity-model kinds on a held-out split, against a mean-predictor baseline.
+
+Regression and coverage metrics use the exact (``=``/``~``) test measurements;
+censored test rows are counted but not scored, since they have no exact value.
+Coverage is the share of those measurements inside the stated interval, which
+should be close to the nominal level when the conformal calibration holds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from chem.models.censored import qualifier_directions
+from chem.models.predict import predict_activity
+from chem.models.settings import ModelSettings, level_tag
+from chem.models.splits import SplitKind, split_rows
+from chem.models.train import train_activity_model
+
+BASELINE_KIND = "mean_baseline"
+
+
+def score_predictions(y: np.ndarray, predictions: pd.DataFrame, levels: list[float],
+                      activity_threshold_p: float) -> dict:
+    """Regression, interval and classification metrics of predictions against exact measurements.
+
+    Parameters
+    ----------
+    y
+        Measured p-activities, row-aligned with ``predictions``.
+    predictions
+        Output of :func:`chem.models.predict.predict_activity`.
+    levels
+        Interval levels to score (columns ``lower_<pct>``/``upper_<pct>`` must exist).
+    activity_threshold_p
+        Compounds with ``p_activity >= threshold`` count as actives for ROC-AUC and PR-AUC.
+    """
+    pred = predictions["pred_p_activity"].to_numpy(dtype=float)
+    scored = np.isfinite(pred) & np.isfinite(y)
+    y, pred, table = y[scored], pred[scored], predictions[scored]
+    residual = pred - y
+    ss_tot = float(((y - y.mean()) ** 2).sum()) if len(y) else 0.0
+    varied = len(y) > 1 and np.ptp(y) > 0 and np.ptp(pred) > 0
+    row = {"n_scored": int(len(y)),
+           "rmse": float(np.sqrt(np.mean(residual ** 2))) if len(y) else np.nan,
+           "mae": float(np.mean(np.abs(residual))) if len(y) else np.nan,
+           "r2": 1.0 - float((residual ** 2).sum()) / ss_tot if ss_tot > 0 else np.nan,
+           "spearman": float(spearmanr(y, pred).statistic) if varied else np.nan}
+    for level in levels:
+        tag = level_tag(level)
+        lower, upper = table[f"lower_{tag}"].to_numpy(), table[f"upper_{tag}"].to_numpy()
+        row[f"coverage_{tag}"] = float(np.mean((y >= lower) & (y <= upper))) if len(y) else np.nan
+        row[f"mean_width_{tag}"] = float(np.mean(upper - lower)) if len(y) else np.nan
+    in_domain = table["in_domain"].to_numpy(dtype=bool)
+    row["fraction_in_domain"] = float(in_domain.mean()) if len(y) else np.nan
+    row["rmse_in_domain"] = float(np.sqrt(np.mean(residual[in_domain] ** 2))) if in_domain.any() else np.nan
+    row["rmse_out_of_domain"] = (float(np.sqrt(np.mean(residual[~in_domain] ** 2)))
+                                 if (~in_domain).any() else np.nan)
+    active = y >= activity_threshold_p
+    both_classes = 0 < active.sum() < len(active)
+    row["activity_threshold_p"] = activity_threshold_p
+    row["n_test_active"] = int(active.sum())
+    row["roc_auc"] = float(roc_auc_score(active, pred)) if both_classes else np.nan
+    row["pr_auc"] = float(average_precision_score(active, pred)) if both_classes else np.nan
+    return row
+
+
+def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSettings | None = None,
+                    date_col: str | None = None, test_fraction: float = 0.2,
+                    activity_threshold_p: float = 6.0) -> pd.DataFrame:
+    """Train each candidate kind (and a mean baseline) on a training split and score it on the test split.
+
+    Parameters
+    ----------
+    data
+        Activity table as for :func:`chem.models.train.train_activity_model`
+        (``compound_id``, ``smiles``, ``p_activity``, ``qualifier``).
+    split
+        ``random``, ``scaffold`` (Bemis-Murcko groups) or ``time`` (needs ``date_col``).
+    settings
+        Model settings; every kind in ``settings.model_kinds`` is evaluated.
+    date_col
+        Date column for the time split.
+    test_fraction
+        Share of rows held out.
+    activity_threshold_p
+        p-activity at or above which a compound counts as active (ROC-AUC, PR-AUC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model kind: ``split, model_kind, n_train, n_test, n_test_censored,
+        n_scored, rmse, mae, r2, spearman, coverage_<pct>, mean_width_<pct>,
+        fraction_in_domain, rmse_in_domain, rmse_out_of_domain, activity_threshold_p,
+        n_test_active, roc_auc, pr_auc, train_seconds, predict_seconds``.
+    """
+    settings = settings or ModelSettings()
+    data = data.reset_index(drop=True)
+    train_rows, test_rows = split_rows(data, split, test_fraction, settings.seed, date_col)
+    train, test = data.iloc[train_rows], data.iloc[test_rows]
+    qualifiers = test["qualifier"] if "qualifier" in test.columns else pd.Series(["="] * len(test))
+    exact = qualifier_directions(qualifiers.reset_index(drop=True)) == 0
+    y_test = pd.to_numeric(test["p_activity"], errors="coerce").to_numpy(dtype=float)
+    y_test = np.where(exact, y_test, np.nan)  # censored rows are not scored
+    records = []
+    kinds = list(dict.fromkeys([*settings.model_kinds, BASELINE_KIND]))
+    for kind in kinds:
+        kind_settings = settings.model_copy(update={"model_kinds": [kind]})
+        start = time.perf_counter()
+        model = train_activity_model(train, kind_settings)
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        predictions = predict_activity(model, test)
+        predict_seconds = time.perf_counter() - start
+        row = {"split": split, "model_kind": kind, "n_train": model.metadata["n_train"],
+               "n_test": int(len(test)), "n_test_censored": int((~exact).sum())}
+        row.update(score_predictions(y_test, predictions, settings.interval_levels, activity_threshold_p))
+        row.update(train_seconds=round(train_seconds, 2), predict_seconds=round(predict_seconds, 3))
+        records.append(row)
+    return pd.DataFrame.from_records(records)

@@ -1,0 +1,92 @@
+"""Predict p-activities with calibrated intervals and an applicability-domain flag."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from chem.models.conformal import calibrated_std, interval_bounds
+from chem.models.domain import domain_scores
+from chem.models.estimators import predict_with_spread
+from chem.models.features import featurize_smiles
+from chem.models.settings import level_tag
+from chem.models.trained_model import TrainedModel
+from moltwin.errors import ModelError
+from moltwin.records import FailureRecord
+
+
+def prediction_columns(model: TrainedModel) -> list[str]:
+    """Output columns of :func:`predict_activity` for this model's interval levels."""
+    bounds = [f"{side}_{level_tag(a)}" for a in model.settings.interval_levels for side in ("lower", "upper")]
+    return ["compound_id", "smiles", "pred_p_activity", "pred_std", *bounds, "max_train_similarity",
+            "mean_knn_distance", "in_domain", "model_id", "error"]
+
+
+def _as_frame(molecules: list[str] | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(molecules, pd.DataFrame):
+        if "smiles" not in molecules.columns:
+            raise ModelError("prediction input needs a 'smiles' column (and optionally 'compound_id')")
+        ids = (molecules["compound_id"].astype(str).tolist() if "compound_id" in molecules.columns
+               else [f"row_{i}" for i in range(len(molecules))])
+        return pd.DataFrame({"compound_id": ids, "smiles": molecules["smiles"].tolist()})
+    smiles = list(molecules)
+    return pd.DataFrame({"compound_id": [f"row_{i}" for i in range(len(smiles))], "smiles": smiles})
+
+
+def predict_activity(model: TrainedModel, molecules: list[str] | pd.DataFrame) -> pd.DataFrame:
+    """Predict p-activity, calibrated uncertainty and domain membership for each molecule.
+
+    Parameters
+    ----------
+    model
+        A model from :func:`chem.models.train.train_activity_model` or the registry.
+    molecules
+        A list of SMILES (ids become ``row_0``, ``row_1`` ...) or a DataFrame with
+        ``smiles`` and optionally ``compound_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input, in input order, columns from :func:`prediction_columns`:
+        ``pred_p_activity``; ``pred_std`` (calibrated one-sigma, half-width of a
+        68 % conformal interval); ``lower_80``/``upper_80``, ``lower_90``/``upper_90``
+        (conformal bounds, one pair per configured level); ``max_train_similarity``
+        and ``mean_knn_distance`` (Tanimoto, Morgan bits); ``in_domain``;
+        ``model_id``; ``error`` ("" when the row was predicted). Unparsable SMILES
+        give NaN predictions, ``in_domain=False`` and the reason in ``error``.
+    """
+    frame = _as_frame(molecules)
+    batch = featurize_smiles(frame["smiles"].tolist(), model.settings)
+    n = len(frame)
+    out = pd.DataFrame({"compound_id": frame["compound_id"],
+                        "smiles": [c if c else s for c, s in zip(batch.canonical_smiles, frame["smiles"])]})
+    # Float columns start as NaN so failed rows stay NaN.
+    columns = {c: np.full(n, np.nan) for c in prediction_columns(model)[2:-3]}
+    in_domain = np.zeros(n, dtype=bool)
+    if batch.ok.any():
+        ok = batch.ok
+        mean, spread = predict_with_spread(model.estimator, batch.X)
+        sigma = spread + model.sigma_floor
+        columns["pred_p_activity"][ok] = mean
+        columns["pred_std"][ok] = calibrated_std(sigma, model.calibration_scores)
+        for level in model.settings.interval_levels:
+            lower, upper = interval_bounds(mean, sigma, model.calibration_scores, level)
+            columns[f"lower_{level_tag(level)}"][ok] = lower
+            columns[f"upper_{level_tag(level)}"][ok] = upper
+        max_sim, knn_dist = domain_scores(batch.bits, model.train_bits, model.settings.ad_k_neighbors)
+        columns["max_train_similarity"][ok] = max_sim
+        columns["mean_knn_distance"][ok] = knn_dist
+        in_domain[ok] = max_sim >= model.settings.ad_min_similarity
+    for name, values in columns.items():
+        out[name] = values
+    out["in_domain"] = in_domain
+    out["model_id"] = model.model_id
+    out["error"] = batch.errors
+    return out[prediction_columns(model)]
+
+
+def prediction_failures(predictions: pd.DataFrame) -> list[FailureRecord]:
+    """Failure records (stage ``predict``) for the rows of a prediction table that carry an error."""
+    failed = predictions[predictions["error"].astype(str) != ""]
+    return [FailureRecord(stage="predict", reason_code="unparsable_smiles", message=row.error,
+                          compound_id=str(row.compound_id)) for row in failed.itertuples()]

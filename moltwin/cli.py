@@ -68,6 +68,10 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
 
             summary = run_screen(cfg, db_url)
         else:
+            import os
+
+            # Prefect's telemetry insert races its own SQLite at ephemeral start-up ("database is locked").
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             from flows.screen import screen_flow
 
             summary = screen_flow(config=cfg, db_url=db_url)

@@ -88,8 +88,9 @@ def decide(gates: Mapping, veto: str, settings: RankSettings) -> tuple[str, str]
     probability at least ``advance_at_p`` -- counting missing data as arriving as
     predicted, because generating that data (assay, MD, ADMET) *is* the way forward.
     ``deprioritize``: a hard property veto, or not a likely hit even then.
-    ``hold``: a known value makes the next stage unlikely, or there is no estimate at
-    all of a key value (potency) to judge by.
+    ``hold``: a known value makes the next stage unlikely, there is no estimate at
+    all of a key value (potency) to judge by, or the compound looks promising but its
+    case rests on a prediction that needs a measurement ("make and test").
 
     Parameters
     ----------
@@ -116,6 +117,9 @@ def decide(gates: Mapping, veto: str, settings: RankSettings) -> tuple[str, str]
     if p_now >= settings.advance_at_p:
         return "advance", f"p(clear {title}) = {p_now:.2f}"
     if p_open >= settings.advance_at_p:
+        if "measured" in gates["data_needed"]:
+            # A prediction alone never advances a compound: it earns a place in the make-and-test queue.
+            return "hold", f"make and test: p(clear {title}) = {p_open:.2f} if missing data agree{needs}"
         return "advance", f"p(clear {title}) = {p_open:.2f} if missing data agree{needs}"
     if gates["no_estimate_for"]:
         return "hold", f"no estimate of {gates['no_estimate_for']}: p(clear {title}) unknown"

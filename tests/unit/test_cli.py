@@ -65,3 +65,24 @@ def test_assay_upload_exit_codes_and_json(tmp_path):
     assert {r["compound_id"] for r in rows} == {"CHEMBL1", "CHEMBL2"}
     info = json.loads(run(["db", "info", "--json"], tmp_path).stdout)
     assert info["counts"]["measurements"] == 2 and info["schema_version"] >= 1
+
+
+def test_simulate_reports_per_ligand_failures_and_bad_files(tmp_path):
+    lig = tmp_path / "ligs.smi"
+    lig.write_text("OB(O)c1ccccc1 boronic\nnot_a_smiles broken\n")
+    missing = run(["simulate", "--protein", str(tmp_path / "none.pdb"), "--ligands", str(lig),
+                   "--out", str(tmp_path / "o")], tmp_path)
+    assert missing.returncode == 2 and "none.pdb" in missing.stderr
+    out = run(["simulate", "--protein", str(REPO / "data/tyk2/protein.pdb"), "--ligands", str(lig),
+               "--reference-ligand", str(REPO / "data/tyk2/ligands.sdf"), "--out", str(tmp_path / "o"),
+               "--json"], tmp_path)
+    assert out.returncode == 1, out.stderr  # nothing simulated, but each ligand has its row
+    rows = {r["compound_id"]: r for r in json.loads(out.stdout)}
+    assert rows["boronic"]["status"] == "failed" and rows["boronic"]["reason_code"] == "unsupported_element"
+    assert rows["broken"]["status"] == "failed" and rows["broken"]["reason_code"] == "unparsable_smiles"
+    assert (tmp_path / "o" / "simulations.csv").is_file()
+
+
+def test_report_on_missing_run_is_bad_input(tmp_path):
+    out = run(["report", "latest", "--results-dir", str(tmp_path / "results")], tmp_path)
+    assert out.returncode == 2 and "no finished run" in out.stderr

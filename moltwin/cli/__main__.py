@@ -1,0 +1,3 @@
+from moltwin.cli import main
+
+main()

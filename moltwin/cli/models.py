@@ -1,0 +1,85 @@
+"""moltwin models: evaluate, train, predict, list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+
+models_app = typer.Typer(help="Train, evaluate and use activity models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("evaluate")
+def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with structures and activities."),
+                    smiles_col: str = typer.Option("smiles", "--smiles-col"),
+                    target_col: str = typer.Option(..., "--target-col", help="Activity column on the p-scale (e.g. pIC50)."),
+                    split: str = typer.Option("scaffold", "--split", help="scaffold|random|time"),
+                    date_col: Optional[str] = typer.Option(None, "--date-col", help="Date column for --split time."),
+                    id_col: Optional[str] = typer.Option(None, "--id-col"),
+                    qualifier_col: Optional[str] = typer.Option(None, "--qualifier-col", help="Column with = < > for censored values."),
+                    as_json: bool = JsonOpt) -> None:
+    """Train every model kind on a split of any CSV and score it: RMSE, MAE, R², Spearman, interval coverage."""
+    if split not in {"scaffold", "random", "time"}:
+        typer.echo("moltwin: error: --split must be scaffold, random or time", err=True)
+        raise typer.Exit(2)
+    try:
+        from moltwin.models_cmd import evaluate
+
+        rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    import pandas as pd
+
+    emit(rows, as_json, pd.DataFrame(rows).to_string(index=False))
+
+
+@models_app.command("train")
+def models_train(project: str = typer.Option(..., "--project"), db: Optional[str] = DbOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Train the project's activity model on its measurements and add it to the registry."""
+    try:
+        from lab_sync.store import open_store
+        from moltwin.models_cmd import train
+
+        info = train(open_store(db), project)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit(info, as_json, f"model {info['model_id']} ({info['model_kind']}) trained on {info['n_train']} compounds")
+
+
+@models_app.command("predict")
+def models_predict(model_id: str = typer.Option(..., "--model-id"),
+                   infile: Path = typer.Option(..., "--in", help="Molecules: .smi, .sdf or .csv."),
+                   outfile: Optional[Path] = typer.Option(None, "--out", help="Write predictions (.csv or .parquet)."),
+                   project: Optional[str] = typer.Option(None, "--project", help="Also record them in this project's ledger."),
+                   db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Predict activity ± calibrated intervals and the applicability domain for a molecule file."""
+    try:
+        from lab_sync.store import open_store
+        from moltwin.models_cmd import predict
+
+        preds = predict(open_store(db) if project else None, project, model_id, infile, outfile)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit(preds.to_dict("records"), as_json, preds.to_string(index=False))
+
+
+@models_app.command("list")
+def models_list(as_json: bool = JsonOpt) -> None:
+    """List the models in the registry (newest first)."""
+    try:
+        from chem.models.registry import list_models
+        from moltwin.paths import models_dir
+
+        table = list_models(models_dir())
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit(table.to_dict("records"), as_json, table.to_string(index=False) if len(table) else "no models")

@@ -1,0 +1,68 @@
+"""Commands that run the screen job and its report: demo, screen, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+
+
+@app.command()
+def demo(db: Optional[str] = DbOpt,
+         results_dir: Path = typer.Option(Path("results"), help="Where run folders are written."),
+         no_prefect: bool = typer.Option(False, "--no-prefect", help="Call the stages directly, without Prefect."),
+         as_json: bool = JsonOpt) -> None:
+    """Run the screen job on the bundled Tyk2 demo (assay sync, generate, filter, model, MD, rank, report)."""
+    screen(config=None, overrides=[f"results_dir={results_dir}"], db=db, no_prefect=no_prefect,
+           as_json=as_json)
+
+
+@app.command()
+def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Run config YAML (default: the Tyk2 demo)."),
+           overrides: list[str] = typer.Option([], "--set", help="Override a config field: section.field=value (repeatable)."),
+           db: Optional[str] = DbOpt,
+           no_prefect: bool = typer.Option(False, "--no-prefect", help="Call the stages directly, without Prefect."),
+           as_json: bool = JsonOpt) -> None:
+    """Screen a series: generate → filter → predict → simulate → rank → report."""
+    try:
+        from moltwin.config import load_config
+        from lab_sync.store import resolve_db_url
+
+        cfg = load_config(config, overrides)
+        db_url = resolve_db_url(db)
+        if no_prefect:
+            from moltwin.stages import run_screen
+
+            summary = run_screen(cfg, db_url)
+        else:
+            import os
+
+            # Prefect's telemetry insert races its own SQLite at ephemeral start-up ("database is locked").
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+            from flows.screen import screen_flow
+
+            summary = screen_flow(config=cfg, db_url=db_url)
+    except Exception as exc:  # noqa: BLE001 - mapped to exit codes in _fail
+        fail(exc)
+        return
+    emit(summary, as_json, f"run {summary['run_id']} {summary['status']}: report at {summary['report_html']}")
+    if summary["status"] != "completed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(run: str = typer.Argument("latest", help="Run id, or 'latest'."),
+           results_dir: Path = typer.Option(Path("results"), help="Folder holding run folders."),
+           as_json: bool = JsonOpt) -> None:
+    """Re-write the HTML/CSV/Parquet/SDF report of a finished run from its stored tables."""
+    try:
+        from moltwin.stages import rewrite_report
+
+        paths = rewrite_report(results_dir, run)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit(paths, as_json, f"report written: {paths['html']}")

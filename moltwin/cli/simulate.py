@@ -1,0 +1,32 @@
+"""moltwin simulate: OpenMM runs of protein-ligand complexes from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+
+
+@app.command()
+def simulate(protein: Path = typer.Option(..., "--protein", help="Protein PDB file."),
+             ligands: Path = typer.Option(..., "--ligands", help="Ligands: SDF with 3D poses, or .smi/.csv with SMILES."),
+             reference_ligand: Optional[Path] = typer.Option(None, "--reference-ligand", help="Posed reference ligand(s) SDF for MCS placement of SMILES input."),
+             length_ps: Optional[float] = typer.Option(None, "--length-ps", help="Production length in ps."),
+             platform: str = typer.Option("auto", "--platform", help="auto|CUDA|OpenCL|CPU|Reference"),
+             out: Path = typer.Option(..., "--out", help="Output folder."),
+             as_json: bool = JsonOpt) -> None:
+    """Simulate protein–ligand complexes with OpenMM; one results row per ligand (failures included)."""
+    try:
+        from moltwin.simulate_cmd import simulate_files
+
+        table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    ok = int((table["status"] == "ok").sum())
+    emit(table.to_dict("records"), as_json, f"{ok}/{len(table)} ligands simulated; results in {out}/simulations.csv")
+    if ok == 0:
+        raise typer.Exit(1)

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test test-slow bench env clean
+.PHONY: demo test test-slow bench env clean browser
 
 env: $(STAMP)
 
@@ -22,10 +22,20 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/moltwin demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
-test-slow: $(STAMP)
+# Headless Chromium for the end-to-end page tests (web upload page, report rendering).
+# Installed from Debian's packages when missing and we are root; otherwise those tests skip.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium + chromium-driver for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "could not install chromium: browser tests will be skipped"; \
+	else echo "chromium not installed and not root: browser tests will be skipped"; fi
+
+test-slow: $(STAMP) browser
 	$(PY) -m pytest -q --runslow
 
 clean:

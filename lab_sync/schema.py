@@ -195,9 +195,35 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=_V1_TABLES)
 
 
+# -- migration 2: people who use the web page ---------------------------------------------
+users = Table(
+    "users", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("role", String(20), nullable=False),  # uploader | viewer
+    # "scrypt$n$r$p$salt_hex$hash_hex": the token itself is shown once and never stored.
+    Column("token_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    # SHA-256 of the random cookie value, so a leaked database does not leak live sessions.
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_name", String(200), ForeignKey("users.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _v2_users(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[users, sessions])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
+    Migration(2, "web page users (hashed tokens) and sign-in sessions", _v2_users),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

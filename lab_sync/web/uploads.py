@@ -1,0 +1,239 @@
+"""Check a file (dry run), confirm to store it, and the result page of an upload.
+
+The file is validated exactly as ``moltwin assays upload --dry-run`` does; its bytes
+stay on the server under their SHA-256 and the confirm form names only a random
+pending id. Committing claims that id once (a second click finds it taken),
+re-checks the same bytes against the twin as it is now, and stores them with the
+signed-in user as uploader. Then the twin update runs in the background.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from lab_sync.aggregate import aggregate_measurements
+from lab_sync.supersede import live_upload_with_name
+from lab_sync.upload import UploadReport, upload_assay_file
+from lab_sync.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
+from lab_sync.web.forms import BadForm, BodyTooLarge, read_form
+from lab_sync.web.pages import project_allowed, project_url, signin_redirect
+from lab_sync.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
+from lab_sync.web.staging import StagingError, valid_id
+from lab_sync.web.users import Session, csrf_ok
+from moltwin.errors import BadInputError, MolTwinError
+
+router = APIRouter()
+_BODY_SLACK = 64 * 1024  # multipart headers and the small fields around the file
+
+
+def display_name(raw: str) -> str:
+    """The browser's file name, reduced to text worth showing (it is never used as a path)."""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:200] or "upload.csv"
+
+
+def _expired(ctx: WebContext) -> Response:
+    return ctx.message("Please sign in again", "Your sign-in has expired or you are signed out. Nothing "
+                       "was stored.", status=401, links=[("/signin", "Sign in")])
+
+
+def _stale_form(ctx: WebContext, session: Session) -> Response:
+    return ctx.message("This page is out of date", "The form did not carry this sign-in's security "
+                       "code (it is from an older page or another site). Nothing was stored. Go back, "
+                       "reload the page and try again.", status=403, session=session)
+
+
+def _dry_run(ctx: WebContext, path: Path, project: str, filename: str, assay: str | None,
+             user: str) -> UploadReport:
+    return upload_assay_file(ctx.store, path, project, uploader=user, default_assay=assay, dry_run=True,
+                             display_name=filename, archive_dir=ctx.settings.archive_dir,
+                             structure_key=ctx.structure_key)
+
+
+def _validation_page(ctx: WebContext, session: Session, project: str, filename: str, assay: str | None,
+                     data: bytes, sha: str, path: Path, *, notice: str = "") -> Response:
+    """Dry-run the staged bytes and show the table, with a confirm form for uploaders."""
+    try:
+        report = _dry_run(ctx, path, project, filename, assay, session.user.name)
+    except BadInputError as exc:
+        return ctx.message("This file cannot be read", exc.message, status=422, session=session,
+                           links=[(project_url(project), "Choose another file")])
+    stored = rows_to_store(report, data, assay)
+    earlier = ctx.store.read_table("uploads", project, sha256=sha)
+    if len(earlier):
+        first = earlier.sort_values("uploaded_at").iloc[0]
+        notice = (notice + " " if notice else "") + (
+            f"This exact file was already stored in {project} as upload {first.upload_id} by "
+            f"{first.uploader} on {str(first.uploaded_at)[:16]}; storing it again would store nothing.")
+    pending_id, correctable = "", None
+    if session.user.can_upload and report.n_valid and not len(earlier):
+        # An earlier live upload with this file name: offer to store this file as its correction.
+        old_id = live_upload_with_name(ctx.store, project, filename, sha)
+        if old_id:
+            correctable = ctx.store.read_table("uploads", upload_id=old_id).iloc[0].to_dict()
+        pending_id = ctx.staging.new_pending({
+            "sha256": sha, "project": project, "filename": filename, "assay": assay, "supersedes": old_id,
+            "user": session.user.name, "session": session.session_hash, "fingerprint": fingerprint(report)})
+    limit = ctx.settings.max_rows_shown
+    by_column = Counter(e.column for e in report.errors)
+    return ctx.render("validation.html", session=session, project=project, project_url=project_url(project),
+                      report=report, sha=sha, pending_id=pending_id, notice=notice, correctable=correctable,
+                      errors=report.errors[:limit], n_errors=len(report.errors),
+                      by_column=sorted(by_column.items(), key=lambda kv: -kv[1]),
+                      columns=STORED_COLUMNS, stored=stored[:limit], n_stored=len(stored))
+
+
+@router.post("/projects/{name}/validate")
+async def validate_upload(request: Request, name: str) -> Response:
+    ctx = get_ctx(request)
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return _expired(ctx)
+    try:
+        form = await read_form(request, ctx.settings.max_upload_bytes + _BODY_SLACK)
+    except BodyTooLarge as exc:
+        return ctx.message("This file is too large", f"The upload was about {exc.size / 1e6:.0f} MB; the "
+                           f"limit is {ctx.settings.max_upload_bytes / 1e6:.0f} MB. Split the file into "
+                           "smaller ones and upload each. Nothing was stored.", status=413, session=session,
+                           links=[(project_url(name), "Back to the project")])
+    except BadForm:
+        return ctx.message("Upload not understood", "The browser sent something this page did not "
+                           "expect. Reload the page and choose the file again.", status=400, session=session)
+    if not csrf_ok(session, form.get("csrf_token")):
+        return _stale_form(ctx, session)
+    upload = form.files.get("file")
+    if upload is None or (not upload.filename and not upload.content):
+        return ctx.message("No file chosen", "Choose a CSV file to check.", status=400, session=session,
+                           links=[(project_url(name), "Back to the project")])
+    if len(upload.content) > ctx.settings.max_upload_bytes:
+        return ctx.message("This file is too large", f"The file is {len(upload.content) / 1e6:.1f} MB; the "
+                           f"limit is {ctx.settings.max_upload_bytes / 1e6:.0f} MB. Split it and upload "
+                           "each part. Nothing was stored.", status=413, session=session,
+                           links=[(project_url(name), "Back to the project")])
+    if not (await run_in_threadpool(project_allowed, ctx.store, name))[0]:
+        return ctx.message("No such project", f"There is no project '{name}'.", status=404, session=session)
+    filename = display_name(upload.filename)
+    assay = form.get("assay").strip() or None
+
+    def work() -> Response:
+        ctx.staging.purge()
+        sha, path = ctx.staging.put_bytes(upload.content)
+        return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+
+    return await run_in_threadpool(work)
+
+
+def _commit(ctx: WebContext, session: Session, pending_id: str, sha: str, correct: bool) -> Response:
+    """Claim the pending confirmation once, re-check the same bytes, commit them.
+
+    With ``correct``, the file supersedes the earlier upload of the same name that the check
+    offered (taken from the server-side record, never from the form).
+    """
+    record = ctx.staging.pending(pending_id)
+    if record is not None and (record.get("user") != session.user.name
+                               or record.get("session") != session.session_hash):
+        return ctx.message("Not your upload", "This confirmation belongs to another sign-in. Nothing was "
+                           "stored.", status=403, session=session)
+    if record is not None and record.get("sha256") != sha:
+        return ctx.message("Different file", "The file you confirmed is not the file that was checked. "
+                           "Nothing was stored; upload the file again.", status=400, session=session)
+    claimed = ctx.staging.claim(pending_id) if record is not None else None
+    if claimed is None:
+        outcome = ctx.staging.outcome(pending_id)
+        if outcome and outcome.get("upload_id"):
+            return RedirectResponse(f"/uploads/{outcome['upload_id']}", status_code=303)
+        return ctx.message("Already handled", "This confirmation was already used, is being stored right "
+                           "now (a second click?), or has expired. Nothing more was stored. See the "
+                           "project's upload list.", status=409, session=session)
+    project, filename, assay = claimed["project"], claimed["filename"], claimed.get("assay")
+    supersedes = claimed.get("supersedes") if correct else None
+    with ctx.commit_lock:  # one commit at a time, so the re-check below stays true until stored
+        try:
+            path = ctx.staging.verified_path(sha)
+            check = _dry_run(ctx, path, project, filename, assay, session.user.name)
+            if fingerprint(check) != claimed["fingerprint"]:
+                ctx.staging.finish(pending_id, {"status": "changed"})
+                return _validation_page(ctx, session, project, filename, assay, path.read_bytes(), sha, path,
+                                        notice="The twin changed since you checked this file (another "
+                                               "upload came in). Nothing was stored yet: look at the "
+                                               "table again and confirm if it is still right.")
+            report = upload_assay_file(ctx.store, path, project, uploader=session.user.name,
+                                       default_assay=assay, display_name=filename, supersedes=supersedes,
+                                       archive_dir=ctx.settings.archive_dir, structure_key=ctx.structure_key)
+        except StagingError as exc:
+            ctx.staging.finish(pending_id, {"status": "lost"})
+            return ctx.message("Upload again, please", f"Nothing was stored: {exc}.", status=410,
+                               session=session, links=[(project_url(project), "Back to the project")])
+        except BadInputError as exc:  # e.g. the upload to correct was superseded meanwhile
+            ctx.staging.release(pending_id)
+            return ctx.message("Nothing was stored", exc.message, status=409, session=session,
+                               links=[(project_url(project), "Back to the project")])
+        except MolTwinError as exc:
+            ctx.staging.release(pending_id)
+            return ctx.message("Nothing was stored", f"The twin store refused the upload: {exc}", status=500,
+                               session=session, links=[(project_url(project), "Back to the project")])
+        except Exception:
+            ctx.staging.release(pending_id)  # nothing was stored (one transaction), so it may be retried
+            raise
+    ctx.staging.finish(pending_id, {"status": report.status, "upload_id": report.upload_id})
+    if report.status == "duplicate":
+        return ctx.message("Already stored", f"This exact file was already stored as upload "
+                           f"{report.upload_id}; nothing was stored twice.", status=200, session=session,
+                           tone="notice",
+                           links=[(f"/uploads/{report.upload_id}", "See that upload"),
+                                  (project_url(project), "Back to the project")])
+    if report.status != "committed":
+        return ctx.message("Nothing was stored", "No row of this file passed the checks.", status=422,
+                           session=session, links=[(project_url(project), "Back to the project")])
+    ctx.staging.save_report(report.upload_id, report.to_dict())
+    ctx.updater.start(project, report.upload_id)
+    return RedirectResponse(f"/uploads/{report.upload_id}", status_code=303)
+
+
+@router.post("/commit")
+async def commit_upload(request: Request) -> Response:
+    ctx = get_ctx(request)
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return _expired(ctx)
+    try:
+        form = await read_form(request, SMALL_FORM_BYTES)
+    except (BodyTooLarge, BadForm):
+        return ctx.message("Confirmation not understood", "Reload the page and try again. Nothing was "
+                           "stored.", status=400, session=session)
+    if not csrf_ok(session, form.get("csrf_token")):
+        return _stale_form(ctx, session)
+    if not session.user.can_upload:
+        return ctx.message("You cannot store measurements", f"You are signed in as '{session.user.name}', "
+                           "who may check files but not store them (role: viewer). Nothing was stored. Ask "
+                           "whoever runs MolTwin to give you the uploader role.", status=403, session=session)
+    return await run_in_threadpool(_commit, ctx, session, form.get("pending_id"), form.get("sha256"),
+                                   form.get("supersedes") == "1")
+
+
+@router.get("/uploads/{upload_id}")
+def upload_page(request: Request, upload_id: str) -> Response:
+    session = current_session(request)
+    if session is None:
+        return signin_redirect()
+    ctx = get_ctx(request)
+    rows = ctx.store.read_table("uploads", upload_id=upload_id) if valid_id(upload_id) else None
+    if rows is None or rows.empty:
+        return ctx.message("No such upload", f"There is no upload '{upload_id}'.", status=404, session=session)
+    upload = {k: (None if isinstance(v, float) and v != v else v) for k, v in rows.iloc[0].to_dict().items()}
+    quarantined = ctx.store.read_table("quarantine", upload_id=upload_id).sort_values("source_row")
+    added = ctx.store.read_table("measurements", upload_id=upload_id)
+    compounds = sorted(set(added["compound_id"])) if len(added) else []
+    project_rows = ctx.store.read_table("measurements", upload["project"])
+    now = aggregate_measurements(project_rows[project_rows["compound_id"].isin(compounds)])
+    twin = ctx.staging.twin_update(upload_id) or {"status": "unknown"}
+    return ctx.render("upload.html", session=session, upload=upload, project_url=project_url(upload["project"]),
+                      quarantined=quarantined.head(ctx.settings.max_rows_shown).to_dict("records"),
+                      n_quarantined=len(quarantined), n_added=len(added), aggregated=now.to_dict("records"),
+                      report={"new_compounds": [], "supersedes": None, "notes": [],
+                              **(ctx.staging.report(upload_id) or {})}, twin=twin)

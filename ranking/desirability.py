@@ -92,12 +92,21 @@ def weighted_geometric_mean(values: np.ndarray, weights: Sequence[float]) -> np.
 
 def desirability_table(table: pd.DataFrame, specs: Sequence[DesirabilitySpec],
                        soft_floor: float) -> pd.DataFrame:
-    """One ``d_<column>`` column per spec (NaN where the property is missing)."""
+    """One ``d_<column>`` column per spec (NaN where the property is missing).
+
+    Where a spec with ``replaces`` has a value, the replaced property's desirability is
+    set to NaN, so the same evidence is not counted twice (raw and calibrated).
+    """
     columns = {}
     for spec in specs:
         raw = table[spec.column] if spec.column in table.columns else np.nan
         values = pd.to_numeric(pd.Series(raw, index=table.index), errors="coerce")
         columns[f"d_{spec.column}"] = desirability(values.to_numpy(), spec, soft_floor)
+    for spec in specs:
+        replaced = f"d_{spec.replaces}"
+        if spec.replaces is not None and replaced in columns:
+            present = ~np.isnan(columns[f"d_{spec.column}"])
+            columns[replaced] = np.where(present, np.nan, columns[replaced])
     return pd.DataFrame(columns, index=table.index)
 
 

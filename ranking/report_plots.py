@@ -46,15 +46,21 @@ def figure_to_svg(fig: Figure, name: str) -> str:
 
 
 def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
-    """Predicted vs measured pActivity with 80 % intervals; censored points as triangles."""
+    """Predicted vs measured pActivity with 80 % intervals; censored points as triangles.
+
+    Out-of-fold predictions (``cv_pred_p_activity``, ``cv_lower_80``, ``cv_upper_80``) are
+    used when the table has them: a model's prediction for its own training compound is
+    a fit, not a test, and would flatter the model.
+    """
+    prefix = "cv_" if _numeric(table, "cv_pred_p_activity").notna().any() else ""
     measured = _numeric(table, "measured_p_activity")
-    predicted = _numeric(table, "pred_p_activity")
+    predicted = _numeric(table, f"{prefix}pred_p_activity")
     both = measured.notna() & predicted.notna()
     if not both.any():
         return None
     qualifier = table.get("activity_qualifier", pd.Series("=", index=table.index))
-    lower = _numeric(table, "lower_80").fillna(predicted)
-    upper = _numeric(table, "upper_80").fillna(predicted)
+    lower = _numeric(table, f"{prefix}lower_80").fillna(predicted)
+    upper = _numeric(table, f"{prefix}upper_80").fillna(predicted)
     fig = new_figure(5.0, 4.4)
     ax = fig.add_subplot()
     markers = {"=": ("o", "measured"), "<": ("<", "censored: true value lower"),
@@ -81,7 +87,7 @@ def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured pActivity")
-    ax.set_ylabel("predicted pActivity (80 % interval)")
+    ax.set_ylabel(f"{'out-of-fold ' if prefix else ''}predicted pActivity (80 % interval)")
     ax.legend(fontsize=8, loc="upper left")
     return figure_to_svg(fig, "pred-vs-measured")
 
@@ -164,3 +170,48 @@ def plot_simulation(table: pd.DataFrame, max_labels: int = 8) -> str | None:
     ax.set_ylabel("fraction of frames with ligand RMSD ≤ 2 Å")
     ax.set_ylim(-0.03, 1.05)
     return figure_to_svg(fig, "simulation")
+
+
+def plot_rmsd_traces(traces: dict[str, pd.DataFrame], cutoff_A: float = 2.0) -> str | None:
+    """Ligand RMSD from the starting pose over simulation time, one line per compound."""
+    traces = {k: v for k, v in traces.items() if len(v)}
+    if not traces:
+        return None
+    fig = new_figure(5.6, 4.2)
+    ax = fig.add_subplot()
+    for compound_id, frames in traces.items():
+        ax.plot(frames["time_ps"], frames["ligand_rmsd_A"], lw=1.2, label=compound_id)
+    ax.axhline(cutoff_A, color="#9a3412", lw=1, ls="--", label=f"{cutoff_A:g} Å (stable)")
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("ligand RMSD from start pose (Å)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    return figure_to_svg(fig, "rmsd-traces")
+
+
+def plot_physics_calibration(table: pd.DataFrame, calibration) -> str | None:
+    """Measured pActivity vs MM/GBSA with the per-series calibration line and 80 % band.
+
+    ``calibration`` is a :class:`ranking.calibrate.PhysicsCalibration`; nothing is drawn
+    without at least two fitted compounds.
+    """
+    if calibration is None or calibration.n < 2 or np.isnan(calibration.slope):
+        return None
+    fitted = table["compound_id"].astype(str).isin(calibration.compound_ids)
+    x = _numeric(table, calibration.physics_column)[fitted]
+    y = _numeric(table, "measured_p_activity")[fitted]
+    fig = new_figure(5.0, 4.2)
+    ax = fig.add_subplot()
+    ax.scatter(x, y, s=30, color="#0969da", label="measured, simulated")
+    grid = np.linspace(float(x.min()) - 2, float(x.max()) + 2, 50)
+    mean, sd = calibration.predict(grid)
+    style = {"color": "#1a7f37" if calibration.used else "#8c959f"}
+    ax.plot(grid, mean, lw=1.5, **style, label="fit" + ("" if calibration.used else " (not used)"))
+    ax.fill_between(grid, mean - 1.2816 * sd, mean + 1.2816 * sd, alpha=0.15, lw=0, **style,
+                    label="80 % prediction band")
+    ax.set_xlabel("MM/GBSA (kcal/mol)" if calibration.physics_column == "mmgbsa_kcal_mol"
+                  else calibration.physics_column)
+    ax.set_ylabel("measured pActivity")
+    ax.set_title(f"R = {calibration.r:+.2f}, n = {calibration.n}", fontsize=9)
+    ax.legend(fontsize=8)
+    return figure_to_svg(fig, "physics-calibration")

@@ -13,6 +13,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ranking.calibrate import apply_physics_calibration
 from ranking.derive import add_derived_columns
 from ranking.desirability import desirability, score_groups, weighted_geometric_mean
 from ranking.gates import NO_STAGE, evaluate_criterion, evaluate_gates
@@ -143,7 +144,8 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
     -------
     pandas.DataFrame
         Sorted by ``rank`` (1 = best: ``p_clear_gates`` then ``score``, ties by id),
-        with the input columns plus ``n_alerts``, ``admet_max_risk``, ``d_<property>``,
+        with the input columns plus ``n_alerts``, ``admet_max_risk``,
+        ``calibrated_physics_p``/``_sd`` (see :mod:`ranking.calibrate`), ``d_<property>``,
         ``score``, ``potency_desirability``, ``developability``, ``physics_evidence``,
         ``score_veto``, ``pareto_rank``, ``stage``, ``next_stage``, ``target_stage``,
         ``p_clear_gates``, ``p_next_stage``, ``p_next_if_unknown_pass``, ``data_needed``,
@@ -152,6 +154,7 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
     """
     settings = settings or RankSettings()
     out = add_derived_columns(table, settings.default_measured_sd).reset_index(drop=True)
+    out, _ = apply_physics_calibration(out, settings.calibration)
     scores = score_groups(out, settings.desirability, settings.soft_floor)
     out = pd.concat([out.drop(columns=[c for c in scores.columns if c in out.columns]), scores],
                     axis=1)

@@ -40,6 +40,10 @@ class DesirabilitySpec(StrictModel):
     weight: float = Field(1.0, gt=0.0)
     hard: bool = False
     group: Literal["potency", "developability", "physics"]
+    replaces: str | None = Field(
+        None, description="Column of another property this one stands in for: where this one "
+                          "has a value, the other is left out of the score (e.g. a calibrated "
+                          "physics pActivity replaces raw MM/GBSA).")
 
     @model_validator(mode="after")
     def _check_bounds(self) -> "DesirabilitySpec":
@@ -94,6 +98,22 @@ class StageGate(StrictModel):
         return self.title or self.name
 
 
+class CalibrationSettings(StrictModel):
+    """Per-series calibration of a physics score against measured pActivity.
+
+    pActivity ≈ a + b · physics is fitted by least squares on the compounds with both an
+    exact measurement and a physics value, once at least ``min_compounds`` exist.
+    """
+
+    enabled: bool = True
+    physics_column: str = "mmgbsa_kcal_mol"
+    physics_sem_column: str | None = "mmgbsa_sem_kcal_mol"
+    min_compounds: int = Field(5, ge=3, description="Fewest compounds with MD and a measurement.")
+    expected_slope_sign: Literal[-1, 1, 0] = Field(
+        -1, description="Sign the slope must have to be used (-1: more negative physics score, "
+                        "more potent; 0: any sign).")
+
+
 class NextBatchSettings(StrictModel):
     """Acquisition of the next compounds to make or test."""
 
@@ -138,6 +158,9 @@ DEFAULT_PROFILE: tuple[DesirabilitySpec, ...] = (
                      low=0.3, high=0.8, group="physics"),
     DesirabilitySpec(column="mmgbsa_kcal_mol", label="MM/GBSA", kind="lower", low=-50.0,
                      high=-20.0, group="physics"),
+    # Filled only when the series has enough MD + measured compounds (ranking.calibrate).
+    DesirabilitySpec(column="calibrated_physics_p", label="calibrated physics", kind="higher",
+                     low=5.0, high=8.0, group="physics", replaces="mmgbsa_kcal_mol"),
 )
 
 DEFAULT_STAGES: tuple[StageGate, ...] = (
@@ -186,6 +209,7 @@ class RankSettings(StrictModel):
     censored_prior_sd: float = Field(1.0, gt=0.0,
                                      description="pActivity SD around a censored bound.")
     next_batch: NextBatchSettings = NextBatchSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
     seed: int = 0
 
     @model_validator(mode="after")
@@ -200,6 +224,10 @@ class RankSettings(StrictModel):
         columns = [d.column for d in self.desirability]
         if len(set(columns)) != len(columns):
             raise ValueError(f"desirability columns must be unique: {columns}")
+        for d in self.desirability:
+            if d.replaces is not None and (d.replaces not in columns or d.replaces == d.column):
+                raise ValueError(f"desirability '{d.column}' replaces '{d.replaces}', which is "
+                                 "not another property of the profile")
         # One column is sampled once per compound, so all criteria on it must agree on how.
         sampling: dict[str, tuple] = {}
         for stage in self.stages:

@@ -66,3 +66,14 @@ def test_score_groups_reports_veto_and_group_means():
     assert out["score"][2] == pytest.approx(0.1)  # only the floored potency is known
     assert np.isnan(out["physics_evidence"]).all()
     assert np.isnan(out.loc[2, "developability"])
+
+
+def test_a_replacing_property_drops_the_replaced_one_where_present():
+    raw = DesirabilitySpec(column="mmgbsa", label="MM/GBSA", kind="lower", low=-50, high=-20,
+                           group="physics")
+    calibrated = DesirabilitySpec(column="cal_p", label="cal", kind="higher", low=5, high=8,
+                                  group="physics", replaces="mmgbsa")
+    table = pd.DataFrame({"mmgbsa": [-50.0, -35.0, np.nan], "cal_p": [np.nan, 8.0, 6.5]})
+    out = score_groups(table, [raw, calibrated], soft_floor=0.1)
+    np.testing.assert_allclose(out["d_mmgbsa"].to_numpy(), [1.0, np.nan, np.nan])
+    np.testing.assert_allclose(out["physics_evidence"].to_numpy(), [1.0, 1.0, 0.5])

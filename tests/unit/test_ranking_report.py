@@ -13,12 +13,14 @@ from rdkit import Chem
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _ranking_data import TYK2_CORE, build_tables, chembl_records, tyk2_records  # noqa: E402
+from _ranking_poses import add_poses  # noqa: E402
 
 from moltwin.records import FailureRecord  # noqa: E402
 from ranking.depict import SeriesCore, depiction_mol, has_clash  # noqa: E402
 from ranking.merge import merge_candidate_table  # noqa: E402
 from ranking.next_batch import propose_next_batch  # noqa: E402
-from ranking.report import ModelSummary, ReportContext, count_failures, write_report  # noqa: E402
+from ranking.report import (VIEWER_JS, ModelSummary, ReportContext, count_failures,  # noqa: E402
+                            write_report)
 from ranking.score import rank_candidates  # noqa: E402
 from ranking.settings import RankSettings  # noqa: E402
 
@@ -119,6 +121,47 @@ def test_core_alignment_draws_the_core_identically():
         assert abs(other - coords[0]).max() < 1e-3
 
 
+def test_report_with_poses_changes_and_calibration(tmp_path):
+    tables = build_tables(tyk2_records(), measured_every=1, n_simulated=8)
+    tables["simulations"] = add_poses(tables["simulations"], tmp_path, with_files=3)
+    ranked = rank_candidates(merge_candidate_table(**tables), SETTINGS)
+    previous = ranked.iloc[::-1].assign(rank=range(1, len(ranked) + 1), decision="hold")
+    paths = write_report(ranked, tmp_path / "out", _context(
+        ranked, TYK2_CORE, previous_ranked=previous, previous_run_id="run-0000",
+        search_roots=[tmp_path], pose_top_n=10))
+    html = paths.html.read_text(encoding="utf-8")
+    assert html.count("<script>/* 3Dmol.js") == 1  # the viewer inlined once, unchanged
+    viewer = VIEWER_JS.read_text(encoding="utf-8")
+    assert html.count(viewer) == 1
+    # Outside the library (whose download helpers name RCSB and PubChem but are never
+    # called), nothing points to the network.
+    page = html.replace(viewer, "")
+    assert not EXTERNAL.search(page) and "<link" not in page and "src=" not in page
+    assert html.count('type="application/json"') == 3  # three poses with files
+    assert html.count('class="pose3d"') == 9  # 8 simulated + 1 failed
+    assert "pose files not found" in html and "No 3D pose: simulation failed" in html
+    assert html.count('>3D pose</a>') == 3
+    assert "40 generated → 16 passed filters (rejected: filter 24) → 16 ranked" in html
+    assert "cross-validated RMSE 0.61, Spearman 0.55 on 8 measurements (knn3-loo)" in html
+    assert "Changes since the last run" in html and "run-0000" in html
+    assert "decision changed" in html
+    assert "calibrated: pActivity =" in html  # the stand-in MM/GBSA tracks potency
+    assert "MD stability: ligand RMSD over time" in html
+    assert "Physics calibration: measured pActivity vs MM/GBSA" in html
+    assert html.count('class="decision-row"') == len(ranked)
+    assert paths.html.stat().st_size < 1_500_000
+
+
+def test_decision_rows_are_compact(tyk2_report):
+    paths, _ = tyk2_report
+    html = paths.html.read_text(encoding="utf-8")
+    table = html[html.index('id="decision-table"'):html.index('id="next-batch"')]
+    heights = [int(h) for h in re.findall(r"<svg[^>]*height='(\d+)px'", table)]
+    assert heights and max(heights) <= 100
+    # The criteria lists are folded away: only the one-line reason shows.
+    assert table.count("<details>") == table.count('class="decision-row"')
+
+
 @pytest.mark.slow  # ~10 s: RDKit properties for 300 compounds, then the full report
 def test_report_for_300_candidates_stays_small(tmp_path):
     tables = build_tables(chembl_records(300), measured_every=3, n_simulated=20)
@@ -126,7 +169,7 @@ def test_report_for_300_candidates_stays_small(tmp_path):
     paths = write_report(ranked, tmp_path, _context(ranked, "O=S(=O)(N[*:1])c1ccc(O[*:2])cc1"))
     html = paths.html.read_text(encoding="utf-8")
     assert paths.html.stat().st_size < 5_000_000
-    assert html.count("<svg") == 50 + 4 + 4  # top 50, next batch, plots
+    assert html.count("<svg") >= 50 + 4 + 4  # top 50, next batch, plots, pose fallbacks
     assert len(list(Chem.SDMolSupplier(str(paths.sdf)))) == 300
     sizes = {p.name: p.stat().st_size for p in (paths.html, paths.csv, paths.parquet, paths.sdf)}
     print("report sizes for 300 candidates (bytes):", sizes)

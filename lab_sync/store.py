@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -65,9 +65,17 @@ class TwinStore:
     # -- transactions and schema -------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: commits on success, rolls back on any exception."""
+        """One atomic unit of work: commits on success, rolls back on any exception.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken up front (waiting up
+        to the busy timeout), so two writers are serialized. The deferred default lets both read,
+        then fails the second at its first write with "database is locked" and lets
+        check-then-insert races (a project, a duplicate upload) through.
+        """
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"twin store {self.url}: {exc.__class__.__name__}: {exc}") from exc
@@ -96,6 +104,15 @@ class TwinStore:
                     applied_at=utcnow()))
             applied.append(migration.version)
         return applied
+
+    def lock_project(self, conn: Connection, project: str) -> None:
+        """Serialize this project's writers until ``conn``'s transaction ends.
+
+        PostgreSQL: a transaction-scoped advisory lock on the project name. SQLite needs nothing
+        more: :meth:`transaction` already holds the database's single write lock.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": project})
 
     # -- projects and compounds -------------------------------------------------
     def ensure_project(self, name: str, description: str = "", conn: Connection | None = None) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from lab_sync import schema
 from lab_sync.read_table import read_assay_table
 from lab_sync.store import TwinStore, utcnow
+from lab_sync.supersede import check_supersedable, mark_superseded, same_name_notes
 from lab_sync.validate import Measurement, RowError, check_columns, validate_row
 from moltwin.errors import BadInputError, ChemistryError
 from moltwin.paths import archive_dir as archive_dir_default
@@ -44,6 +45,7 @@ class UploadReport:
     errors: list[RowError] = field(default_factory=list)
     new_compounds: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    supersedes: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -56,7 +58,7 @@ class UploadReport:
                 "status": self.status, "upload_id": self.upload_id, "n_rows": self.n_rows,
                 "n_valid": self.n_valid, "n_invalid": self.n_invalid,
                 "errors": [e.to_dict() for e in self.errors], "new_compounds": self.new_compounds,
-                "notes": self.notes, "exit_code": self.exit_code}
+                "notes": self.notes, "supersedes": self.supersedes, "exit_code": self.exit_code}
 
 
 def default_structure_key(smiles: str) -> tuple[str, str]:
@@ -114,9 +116,18 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
                       default_assay: str | None = None, mapping: dict[str, str] | None = None,
                       dry_run: bool = False, comma_decimal: bool = False,
                       archive_dir: Path | None = None, display_name: str | None = None,
-                      structure_key: StructureKey = default_structure_key) -> UploadReport:
-    """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``."""
+                      structure_key: StructureKey = default_structure_key,
+                      supersedes: str | None = None) -> UploadReport:
+    """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``.
+
+    ``supersedes`` names an earlier upload of the project that this file corrects: in the same
+    transaction its measurements become inactive and it is marked superseded (nothing is deleted;
+    see :mod:`lab_sync.supersede`).
+    """
     name = display_name or Path(path).name
+    if supersedes:
+        with store.engine.connect() as conn:
+            check_supersedable(conn, project, supersedes)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -156,34 +167,55 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         report.notes.append("nothing was stored: no row passed validation")
         return report
     up = schema.uploads
-    with store.engine.connect() as conn:
+    upload_id = uuid.uuid4().hex[:16]
+    archive = (archive_dir or archive_dir_default()) / f"{sha}.csv"
+    with store.transaction() as conn:
+        # Checked again under the project's write lock: the same file sent twice at the same
+        # moment must be stored once.
+        store.lock_project(conn, project)
         previous = conn.execute(select(up.c.upload_id).where(
             (up.c.project == project) & (up.c.sha256 == sha))).first()
-    if previous:
+        if previous is None:
+            _commit(store, conn, report, project, upload_id, uploader, archive, data, valid,
+                    new_compounds, supersedes)
+    if previous is not None:
         report.status, report.upload_id = "duplicate", previous.upload_id
         report.notes.append(f"this exact file was already uploaded as {previous.upload_id}; "
                             "nothing was stored again")
         return report
-
-    upload_id = uuid.uuid4().hex[:16]
-    archive = (archive_dir or archive_dir_default()) / f"{sha}.csv"
-    with store.transaction() as conn:
-        store.ensure_project(project, conn=conn)
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        if not archive.exists():
-            tmp = archive.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(archive)
-        conn.execute(up.insert().values(
-            upload_id=upload_id, project=project, filename=name, sha256=sha, uploader=uploader,
-            uploaded_at=utcnow(), archive_path=str(archive), n_rows=report.n_rows,
-            n_valid=report.n_valid, n_invalid=report.n_invalid, status="committed"))
-        store.register_compounds(project, new_compounds.values(), conn=conn)
-        store.insert_rows("measurements", [
-            {**{k: v for k, v in m.to_dict().items() if k != "smiles"}, "project": project,
-             "upload_id": upload_id, "active": True} for m in valid], conn=conn)
-        store.insert_rows("quarantine", [
-            {"upload_id": upload_id, "source_row": e.row, "column_name": e.column, "value": e.value,
-             "reason": e.reason} for e in report.errors], conn=conn)
     report.status, report.upload_id = "committed", upload_id
+    if not supersedes:
+        report.notes.extend(same_name_notes(store, project, name, sha, upload_id))
     return report
+
+
+def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_id: str, uploader: str,
+            archive: Path, data: bytes, valid: list[Measurement], new_compounds: dict[str, dict],
+            supersedes: str | None) -> None:
+    """The writes of one upload, inside the caller's transaction."""
+    up = schema.uploads
+    store.ensure_project(project, conn=conn)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    if not archive.exists():
+        tmp = archive.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(archive)
+    conn.execute(up.insert().values(
+        upload_id=upload_id, project=project, filename=report.filename, sha256=report.sha256,
+        uploader=uploader, uploaded_at=utcnow(), archive_path=str(archive), n_rows=report.n_rows,
+        n_valid=report.n_valid, n_invalid=report.n_invalid, status="committed"))
+    registered = store.register_compounds(project, new_compounds.values(), conn=conn)
+    # A concurrent upload may have registered the same structure under its own id meanwhile.
+    same = dict(zip(registered["compound_id"], registered["registered_id"]))
+    store.insert_rows("measurements", [
+        {**{k: v for k, v in m.to_dict().items() if k != "smiles"}, "project": project,
+         "compound_id": same.get(m.compound_id, m.compound_id), "upload_id": upload_id, "active": True}
+        for m in valid], conn=conn)
+    store.insert_rows("quarantine", [
+        {"upload_id": upload_id, "source_row": e.row, "column_name": e.column, "value": e.value,
+         "reason": e.reason} for e in report.errors], conn=conn)
+    if supersedes:
+        n_off = mark_superseded(conn, project, supersedes, upload_id)
+        report.supersedes = supersedes
+        report.notes.append(f"supersedes upload {supersedes}: its {n_off} measurements are kept as "
+                            "history and no longer counted")

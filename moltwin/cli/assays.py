@@ -20,10 +20,16 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
                   mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML {file header: canonical column}."),
                   uploader: str = typer.Option("cli", "--uploader", help="Who uploads (recorded)."),
                   dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+                  supersedes: Optional[str] = typer.Option(None, "--supersedes", help="Upload id this corrected file replaces (its rows are kept as history)."),
+                  replace_same_name: bool = typer.Option(False, "--replace-same-name", help="Supersede the project's earlier upload with this file name."),
+                  no_sync: bool = typer.Option(False, "--no-sync", help="Do not update the twin (retrain, ledger, re-rank) after the commit."),
                   db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
-    """Validate an assay file row by row and commit its valid rows (exit 0 all ok, 1 some invalid, 2 nothing committed)."""
+    """Validate an assay file row by row and commit its valid rows (exit 0 all ok, 1 some invalid, 2 nothing committed).
+
+    After a commit the twin updates itself unless --no-sync: a sync_assays deployment run when PREFECT_API_URL is set, else a direct sync."""
     try:
         from lab_sync.store import open_store
+        from lab_sync.supersede import live_upload_with_name
         from lab_sync.upload import upload_assay_file
         from moltwin.errors import BadInputError
 
@@ -37,17 +43,54 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
                 raise BadInputError(f"cannot read the mapping: {exc}", file=str(mapping)) from exc
             if not isinstance(col_map, dict):
                 raise BadInputError("the mapping must be a YAML mapping {file header: column}", file=str(mapping))
-        rep = upload_assay_file(open_store(db), file, project, uploader=uploader, default_assay=assay,
-                                mapping=col_map, dry_run=dry_run)
+        store = open_store(db)
+        if supersedes and replace_same_name:
+            raise BadInputError("give --supersedes or --replace-same-name, not both", field="--supersedes")
+        if replace_same_name:
+            from moltwin.provenance import file_sha256
+
+            supersedes = live_upload_with_name(store, project, file.name, file_sha256(file) if file.is_file() else None)
+        rep = upload_assay_file(store, file, project, uploader=uploader, default_assay=assay,
+                                mapping=col_map, dry_run=dry_run, supersedes=supersedes)
+        if replace_same_name and not supersedes:
+            rep.notes.append(f"--replace-same-name: no earlier upload named {file.name} with other content; "
+                             "nothing superseded")
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
+    payload = rep.to_dict()
+    if rep.status == "committed" and not no_sync:
+        payload["sync"] = _sync_after_upload(store, project, rep.upload_id)
     lines = [f"{rep.filename}: {rep.status}; {rep.n_valid} valid rows, {rep.n_invalid} invalid rows"
              + (f"; upload {rep.upload_id}" if rep.upload_id else "")]
     lines += [f"  row {e.row}, column '{e.column}', value '{e.value}': {e.reason}" for e in rep.errors[:200]]
     lines += [f"  note: {n}" for n in rep.notes]
-    emit(rep.to_dict(), as_json, "\n".join(lines))
+    if "sync" in payload:
+        lines.append(_sync_line(payload["sync"]))
+    emit(payload, as_json, "\n".join(lines))
     raise typer.Exit(rep.exit_code)
+
+
+def _sync_after_upload(store, project: str, upload_id: str | None) -> dict:
+    """Update the twin; a failed update is reported but never undoes the committed upload."""
+    from moltwin.sync_trigger import trigger_sync
+
+    try:
+        return trigger_sync(store.engine.url.render_as_string(hide_password=False), project, upload_id)
+    except Exception as exc:  # noqa: BLE001
+        typer.echo(f"moltwin: warning: the upload is committed but the twin update failed: {exc}", err=True)
+        return {"mode": "failed", "error": f"{exc.__class__.__name__}: {exc}"}
+
+
+def _sync_line(sync: dict) -> str:
+    if sync.get("mode") == "deployment":
+        return f"twin update scheduled: flow run {sync['flow_run_id']} ({sync['deployment']})"
+    if sync.get("mode") == "failed":
+        return f"twin update failed: {sync['error']}"
+    text = f"twin update {sync.get('run_id')}: {sync.get('status')}"
+    if sync.get("report_html"):
+        text += f"; report at {sync['report_html']}; {len(sync.get('ranking_changes', []))} ranking changes"
+    return text + "".join(f"\n  note: {n}" for n in sync.get("notes", []))
 
 
 @assays_app.command("list")
@@ -61,7 +104,8 @@ def assays_list(project: Optional[str] = typer.Option(None, "--project"), db: Op
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
-    cols = ["upload_id", "project", "filename", "uploader", "uploaded_at", "n_valid", "n_invalid", "status"]
+    cols = ["upload_id", "project", "filename", "uploader", "uploaded_at", "n_valid", "n_invalid", "status",
+            "superseded_by"]
     emit(df[cols].to_dict("records"), as_json, df[cols].to_string(index=False) if len(df) else "no uploads")
 
 
@@ -78,3 +122,43 @@ def assays_show(project: str = typer.Option(..., "--project"), db: Optional[str]
         fail(exc)
         return
     emit(agg.to_dict("records"), as_json, agg.to_string(index=False) if len(agg) else "no measurements")
+
+
+@assays_app.command("supersede")
+def assays_supersede(old: str = typer.Argument(..., help="Upload id of the earlier (wrong) upload."),
+                     by: str = typer.Option(..., "--by", help="Upload id of the committed correction."),
+                     project: str = typer.Option(..., "--project"),
+                     no_sync: bool = typer.Option(False, "--no-sync", help="Do not update the twin afterwards."),
+                     db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Mark an already committed upload as the correction of an earlier one (history kept)."""
+    try:
+        from lab_sync.store import open_store
+        from lab_sync.supersede import supersede_committed
+
+        store = open_store(db)
+        n = supersede_committed(store, project, old, by)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    payload: dict = {"superseded": old, "by": by, "n_deactivated": n}
+    if not no_sync:
+        payload["sync"] = _sync_after_upload(store, project, by)
+    text = f"upload {old} superseded by {by}: {n} measurements kept as history, no longer counted"
+    emit(payload, as_json, text + ("\n" + _sync_line(payload["sync"]) if "sync" in payload else ""))
+
+
+@assays_app.command("sync")
+def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str] = DbOpt,
+                as_json: bool = JsonOpt) -> None:
+    """Bring the twin up to date with the project's measurements now (retrain, ledger, re-rank, report)."""
+    try:
+        from lab_sync.store import open_store
+
+        store = open_store(db)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    result = _sync_after_upload(store, project, None)
+    emit(result, as_json, _sync_line(result))
+    if result.get("mode") == "failed" or result.get("status") == "failed":
+        raise typer.Exit(1)

@@ -83,3 +83,51 @@ def models_list(as_json: bool = JsonOpt) -> None:
         fail(exc)
         return
     emit(table.to_dict("records"), as_json, table.to_string(index=False) if len(table) else "no models")
+
+
+@models_app.command("ledger")
+def models_ledger(project: str = typer.Option(..., "--project"),
+                  entries: bool = typer.Option(False, "--entries", help="One row per scored prediction instead of per cycle."),
+                  db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Score the prediction ledger: per model (cycle), the error of predictions made before the measurement arrived."""
+    try:
+        from lab_sync.ledger import ledger_entries, score_ledger
+        from lab_sync.store import open_store
+
+        store = open_store(db)
+        table = ledger_entries(store, project) if entries else score_ledger(store, project)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    import json
+
+    rows = json.loads(table.to_json(orient="records", date_format="iso"))
+    shown = table.drop(columns=["run_ids"], errors="ignore")
+    for col in shown.columns:
+        if str(shown[col].dtype).startswith("datetime"):
+            shown[col] = shown[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif shown[col].dtype.kind == "f":
+            shown[col] = shown[col].round(3)
+    emit(rows, as_json, shown.to_string(index=False) if len(table) else f"no predictions in project {project}")
+
+
+@models_app.command("admet")
+def models_admet(infile: Path = typer.Option(..., "--in", help="Molecules: .smi, .sdf, .csv or .parquet."),
+                 outfile: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .parquet)."),
+                 as_json: bool = JsonOpt) -> None:
+    """Predict ADMET with admet-ai: raw values, DrugBank-approved percentiles and 0-1 risks (admet_*)."""
+    try:
+        import pandas as pd
+
+        from chem.admet import predict_admet
+        from chem.io import read_molecules
+
+        table = predict_admet(pd.concat(list(read_molecules(infile)), ignore_index=True))
+        if outfile:
+            outfile.parent.mkdir(parents=True, exist_ok=True)
+            (table.to_parquet if outfile.suffix == ".parquet" else table.to_csv)(outfile, index=False)
+    except Exception as exc:  # noqa: BLE001  (AdmetUnavailableError: exit 1, "ADMET not predicted: ...")
+        fail(exc)
+        return
+    risks = ["compound_id", *[c for c in table.columns if c.startswith("admet_")], "admetai_error"]
+    emit(table.to_dict("records"), as_json, table[risks].round(2).to_string(index=False))

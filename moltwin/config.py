@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
+from chem.admet_settings import AdmetSettings
 from chem.models.settings import ModelSettings
 from chem.settings import FilterSettings, GenerateSettings, StandardizeSettings
 from moltwin.errors import ConfigError
@@ -55,6 +56,7 @@ class RunConfig(StrictModel):
     standardize: StandardizeSettings = StandardizeSettings()
     filter: FilterSettings = FilterSettings()
     model: ModelSettings = ModelSettings()
+    admet: AdmetSettings = AdmetSettings()
     simulate: SimulationSettings = SimulationSettings()
     rank: RankSettings = RankSettings()
 

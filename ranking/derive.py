@@ -105,12 +105,15 @@ def admet_columns(table: pd.DataFrame) -> list[str]:
             and pd.api.types.is_numeric_dtype(table[c])]
 
 
-def add_derived_columns(table: pd.DataFrame, default_measured_sd: float = 0.3) -> pd.DataFrame:
+def add_derived_columns(table: pd.DataFrame, default_measured_sd: float = 0.3,
+                        admet_gate_endpoints: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Return a copy with the activity, ``n_alerts`` and ``admet_max_risk`` columns.
 
     Existing ``activity_*`` columns (e.g. from :func:`ranking.merge.merge_candidate_table`)
     are kept as they are. ``admet_max_risk`` is missing for every compound when no
     ADMET predictions exist, so ADMET gates read as unknown rather than as safe.
+    ``admet_gate_endpoints`` limits the summary to those endpoints' ``admet_<key>`` columns
+    (``None``: every risk column); the other risks stay in the table for the reader.
     """
     out = table if "activity_p" in table.columns else resolve_activity(table, default_measured_sd)
     out = out.copy()
@@ -120,6 +123,8 @@ def add_derived_columns(table: pd.DataFrame, default_measured_sd: float = 0.3) -
             out[name] = fill
     out["n_alerts"] = count_alerts(_column(out, "alerts"))
     risk_columns = admet_columns(out)
+    if admet_gate_endpoints is not None:
+        risk_columns = [c for c in risk_columns if c.removeprefix(ADMET_PREFIX) in admet_gate_endpoints]
     if risk_columns:
         out[ADMET_SUMMARY] = out[risk_columns].max(axis=1, skipna=True)
     else:

@@ -112,7 +112,7 @@ def propose_next_batch(table: pd.DataFrame, n: int | None = None,
     nb = settings.next_batch
     size = nb.size if n is None else int(n)
     data = table if "n_alerts" in table.columns and "admet_max_risk" in table.columns \
-        else add_derived_columns(table, settings.default_measured_sd)
+        else add_derived_columns(table, settings.default_measured_sd, settings.admet_gate_endpoints)
     data = data.reset_index(drop=True)
     measured = pd.to_numeric(data.get("measured_p_activity", pd.Series(dtype=float)),
                              errors="coerce")

@@ -77,7 +77,7 @@ def p_clear_gates(table: pd.DataFrame, settings: RankSettings | None = None) -> 
         One probability in [0, 1] per row, deterministic for a given seed.
     """
     settings = settings or RankSettings()
-    derived = add_derived_columns(table, settings.default_measured_sd)
+    derived = add_derived_columns(table, settings.default_measured_sd, settings.admet_gate_endpoints)
     return np.array([evaluate_gates(row, settings)["p_clear_gates"]
                      for row in derived.to_dict("records")], dtype=float)
 
@@ -153,7 +153,7 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
         ``decision``, ``decision_reason`` and ``rank``; the key columns come first.
     """
     settings = settings or RankSettings()
-    out = add_derived_columns(table, settings.default_measured_sd).reset_index(drop=True)
+    out = add_derived_columns(table, settings.default_measured_sd, settings.admet_gate_endpoints).reset_index(drop=True)
     out, _ = apply_physics_calibration(out, settings.calibration)
     scores = score_groups(out, settings.desirability, settings.soft_floor)
     out = pd.concat([out.drop(columns=[c for c in scores.columns if c in out.columns]), scores],

@@ -188,7 +188,8 @@ DEFAULT_STAGES: tuple[StageGate, ...] = (
         _activity(">=", 8.5, measured=True),
         GateCriterion(column="measured_n", label="replicates", op=">=", threshold=2,
                       decimals=0),
-        GateCriterion(column="admet_max_risk", label="max ADMET risk", op="<=", threshold=0.3),
+        GateCriterion(column="admet_max_risk", label="max safety risk (hERG/AMES/ClinTox)", op="<=",
+                      threshold=0.5),
     )),
 )
 
@@ -209,6 +210,12 @@ class RankSettings(StrictModel):
     censored_prior_sd: float = Field(1.0, gt=0.0,
                                      description="pActivity SD around a censored bound.")
     next_batch: NextBatchSettings = NextBatchSettings()
+    admet_gate_endpoints: tuple[str, ...] | None = Field(
+        ("herg", "ames", "clintox"),
+        description="ADMET risks summarized in admet_max_risk for gates and next-batch gating (None: all). "
+                    "Default: the safety endpoints; admet-ai's DILI flags nearly every molecule (caffeine "
+                    "0.93, approved drugs median 0.97) and regression percentiles rank rather than judge, so "
+                    "they are shown but do not gate.")
     calibration: CalibrationSettings = CalibrationSettings()
     seed: int = 0
 

@@ -63,6 +63,24 @@ def morgan_bitvects(items: Sequence[MolLike], *, radius: int = 2,
     return [gen.GetFingerprint(mol) for mol in to_mols(items)]
 
 
+def packed_morgan(mols: Sequence[Chem.Mol], *, radius: int = 2, n_bits: int = 2048) -> list[bytes]:
+    """Morgan bit fingerprints packed 8 bits per byte (``numpy.packbits``, big-endian bit order).
+
+    ``n_bits / 8`` bytes per molecule: a compact, library-neutral Parquet ``binary``
+    column; :func:`unpack_fingerprints` turns a column back into a 0/1 array.
+    """
+    gen = morgan_generator(radius, n_bits)
+    return [np.packbits(gen.GetFingerprintAsNumPy(mol)).tobytes() for mol in mols]
+
+
+def unpack_fingerprints(values: Sequence[bytes], n_bits: int = 2048) -> np.ndarray:
+    """Packed fingerprints (from :func:`packed_morgan`) -> ``(n, n_bits)`` uint8 0/1 array."""
+    if not len(values):
+        return np.zeros((0, n_bits), dtype=np.uint8)
+    packed = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(values), -1)
+    return np.unpackbits(packed, axis=1, count=n_bits)
+
+
 def bulk_tanimoto(query: DataStructs.ExplicitBitVect,
                   fps: Sequence[DataStructs.ExplicitBitVect]) -> np.ndarray:
     """Tanimoto similarity of one fingerprint to many."""

@@ -1,4 +1,4 @@
-"""Read molecule files in batches and write candidate tables.
+"""Read molecule files in batches (writers live in :mod:`chem.sinks`).
 
 Readers stream ``pandas.DataFrame`` batches with the columns
 ``compound_id, smiles, input_line`` (plus requested extra columns), where
@@ -10,7 +10,6 @@ An empty file or missing columns raise :class:`moltwin.errors.BadInputError`.
 from __future__ import annotations
 
 import gzip
-import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,12 +17,11 @@ import pandas as pd
 
 from moltwin.errors import BadInputError
 
-log = logging.getLogger(__name__)
-
 READ_COLUMNS = ["compound_id", "smiles", "input_line"]
 SMILES_SUFFIXES = {".smi", ".smiles", ".ism", ".can"}
 SDF_SUFFIXES = {".sdf", ".sd", ".mol"}
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
 def _suffix(path: Path) -> str:
@@ -220,11 +218,58 @@ def read_csv_molecules(path: str | Path, *, smiles_column: str = "smiles",
         raise BadInputError("no molecules in file (no data rows)", file=str(path))
 
 
-def read_molecules(path: str | Path, **options) -> Iterator[pd.DataFrame]:
-    """Stream any supported molecule file, chosen by suffix (.smi, .sdf, .csv, .tsv).
+# Columns that standardization or filtering compute again: never carried from an input table.
+DERIVED_COLUMNS = frozenset({"input_line", "inchikey", "input_smiles", "rejected_by", "reasons",
+                             "morgan_fp", "max_tanimoto_known", "mw_da", "clogp", "tpsa_a2", "hbd",
+                             "hba", "rotatable_bonds", "heavy_atoms", "formal_charge", "qed",
+                             "sa_score"})
 
-    ``options`` go to :func:`read_smiles_file`, :func:`read_sdf` or
-    :func:`read_csv_molecules`.
+
+def read_parquet_molecules(path: str | Path, *, smiles_column: str = "smiles",
+                           id_column: str = "compound_id",
+                           extra_columns: Sequence[str] | None = None,
+                           batch_size: int = 1000) -> Iterator[pd.DataFrame]:
+    """Stream a Parquet table of molecules (e.g. the output of ``moltwin generate``).
+
+    ``input_line`` is the 1-based row number. ``extra_columns=None`` carries every other
+    column (``origin``, ``provenance`` ...) except those the pipeline computes again
+    (:data:`DERIVED_COLUMNS`). Missing columns raise :class:`BadInputError` naming the column.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    _require_file(path)
+    try:
+        handle = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for non-Parquet files
+        raise BadInputError(f"not a readable Parquet file ({exc})", file=str(path)) from None
+    names = handle.schema_arrow.names
+    if extra_columns is None:
+        extra_columns = [c for c in names if c not in DERIVED_COLUMNS
+                         and c not in (smiles_column, id_column, "compound_id", "smiles")]
+    missing = [c for c in [smiles_column, id_column, *extra_columns] if c not in names]
+    if missing:
+        raise BadInputError(f"missing column(s) {missing}; the table has {names}",
+                            file=str(path), field=missing[0])
+    start = 1
+    for batch in handle.iter_batches(batch_size=batch_size,
+                                     columns=[id_column, smiles_column, *extra_columns]):
+        frame = batch.to_pandas()
+        out = pd.DataFrame({"compound_id": frame[id_column], "smiles": frame[smiles_column],
+                            "input_line": range(start, start + len(frame))})
+        for col in extra_columns:
+            out[col] = frame[col]
+        start += len(frame)
+        yield out
+    if start == 1:
+        raise BadInputError("no molecules in file (no rows)", file=str(path))
+
+
+def read_molecules(path: str | Path, **options) -> Iterator[pd.DataFrame]:
+    """Stream any supported molecule file, chosen by suffix (.smi, .sdf, .csv, .tsv, .parquet).
+
+    ``options`` go to :func:`read_smiles_file`, :func:`read_sdf`,
+    :func:`read_csv_molecules` or :func:`read_parquet_molecules`.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -234,72 +279,44 @@ def read_molecules(path: str | Path, **options) -> Iterator[pd.DataFrame]:
         return read_sdf(path, **options)
     if suffix in CSV_SUFFIXES:
         return read_csv_molecules(path, **options)
-    raise BadInputError(f"unknown molecule file type '{suffix}' (use .smi, .sdf, .csv or .tsv)",
-                        file=str(path))
+    if suffix in PARQUET_SUFFIXES:
+        return read_parquet_molecules(path, **options)
+    raise BadInputError(f"unknown molecule file type '{suffix}' (use .smi, .sdf, .csv, .tsv "
+                        "or .parquet)", file=str(path))
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table to Parquet (parent folders are created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(path, index=False)
-    return path
+def reader_options(path: str | Path, *, smiles_column: str | None = None,
+                   id_column: str | None = None) -> dict:
+    """Reader keywords for column names given on a command line, by file type.
 
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table to CSV without the index (parent folders are created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False)
-    return path
-
-
-def write_sdf(df: pd.DataFrame, path: str | Path, *, smiles_column: str = "smiles",
-              id_column: str = "compound_id") -> int:
-    """Write a table as an SD file with 2D coordinates; other columns become SD tags.
-
-    Rows whose SMILES does not parse are skipped with a warning (they should have
-    been removed by standardization).
-
-    Returns
-    -------
-    int
-        Number of records written.
+    Tables (CSV/TSV/Parquet) take both; an SD file takes ``id_column`` as the SD tag of
+    the id; a SMILES file takes neither (giving one raises :class:`BadInputError`).
     """
-    from rdkit import Chem
-    from rdkit.Chem import rdDepictor
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tags = [c for c in df.columns if c not in (smiles_column,)]
-    n_written = 0
-    with Chem.SDWriter(str(path)) as writer:
-        for values in df.to_dict("records"):
-            mol = Chem.MolFromSmiles(str(values[smiles_column]))
-            if mol is None:
-                log.warning("write_sdf: skipping unparsable SMILES for %s", values.get(id_column))
-                continue
-            rdDepictor.Compute2DCoords(mol)
-            mol.SetProp("_Name", str(values.get(id_column, "")))
-            for tag in tags:
-                if values[tag] is not None and not (isinstance(values[tag], float)
-                                                    and values[tag] != values[tag]):
-                    mol.SetProp(tag, str(values[tag]))
-            writer.write(mol)
-            n_written += 1
-    return n_written
+    suffix = _suffix(Path(path))
+    options: dict = {}
+    if suffix in CSV_SUFFIXES | PARQUET_SUFFIXES:
+        if smiles_column:
+            options["smiles_column"] = smiles_column
+        if id_column:
+            options["id_column"] = id_column
+    elif suffix in SDF_SUFFIXES:
+        if smiles_column:
+            raise BadInputError("an SD file has no SMILES column", file=str(path),
+                                field="smiles_column")
+        if id_column:
+            options["id_property"] = id_column
+    elif smiles_column or id_column:
+        raise BadInputError("a SMILES file has no named columns (SMILES then id per line)",
+                            file=str(path), field="smiles_column" if smiles_column else "id_column")
+    return options
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table by suffix: ``.parquet``, ``.csv`` or ``.sdf``."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return write_parquet(df, path)
-    if suffix == ".csv":
-        return write_csv(df, path)
-    if suffix in SDF_SUFFIXES:
-        write_sdf(df, path)
-        return path
-    raise BadInputError(f"unknown table type '{suffix}' (use .parquet, .csv or .sdf)",
-                        file=str(path))
+def read_all_molecules(path: str | Path, **options) -> pd.DataFrame:
+    """A whole (small) molecule file as one table, first row of each id kept.
+
+    For reference sets (series, known compounds); large inputs should be streamed
+    with :func:`read_molecules`.
+    """
+    frames = list(read_molecules(path, **options))
+    table = pd.concat(frames, ignore_index=True)
+    return table.drop_duplicates("compound_id").reset_index(drop=True)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from chem.io import (read_csv_molecules, read_molecules, read_sdf, read_smiles_file, write_csv,
-                     write_parquet, write_sdf, write_table)
+from chem.io import read_csv_molecules, read_molecules, read_sdf, read_smiles_file
+from chem.sinks import write_csv, write_parquet, write_sdf, write_table
 from moltwin.errors import BadInputError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,8 @@ def run(args, tmp_path, **kw):
 def test_help_lists_the_commands(tmp_path):
     out = run(["--help"], tmp_path)
     assert out.returncode == 0
-    for command in ("demo", "screen", "assays", "report", "simulate", "models", "db"):
+    for command in ("demo", "screen", "assays", "report", "simulate", "models", "db", "generate", "filter",
+                    "serve", "users"):
         assert command in out.stdout
 
 

@@ -2,42 +2,80 @@
 
 Tasks are thin wrappers over :mod:`moltwin.stages`; they pass a small JSON-able
 :class:`~moltwin.stages.RunContext` and return small dicts, never RDKit Mols.
-Bulk tables live as Parquet under ``results/<run_id>/``. One task per simulation.
+Bulk tables live as Parquet under ``results/<run_id>/``.
+
+- Resume: ``generate``, ``filter`` and ``train_predict`` go through the content-keyed stage
+  cache of :mod:`moltwin.resume` (the same one ``--no-prefect`` uses), and simulations reuse
+  their content-keyed run directories and checkpoints, so a re-run after a crash or a
+  cancel redoes only what is missing. Prefect's own result cache stays off (``NO_CACHE``):
+  it would pickle task results and key on task inputs rather than on content.
+- Fan-out: filter chunks (``screen.batch_size`` molecules each) and simulations (one task
+  per ligand) are mapped over the task runner of :mod:`flows.runners` (one thread by
+  default; a Dask LocalCluster or an existing Dask cluster on request). With
+  ``MOLTWIN_SIMULATE_DEPLOYMENT`` set, each simulation is instead a run of the
+  ``simulate`` deployment on the GPU work pool (:mod:`flows.simulate`).
+- Retries: only transient failures, with exponential backoff (:mod:`flows.retry`).
 """
 
 from __future__ import annotations
 
+import os
 import traceback
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from moltwin import stages
+from flows.concurrency import gpu_slot
+from flows.retry import transient_retry_options
+from flows.runners import task_runner_from_env
+from moltwin import filter_fanout, resume, stages
 from moltwin.config import RunConfig
 
-# Chemistry failures are records inside the results, not retries; only I/O-ish steps retry.
+SIMULATE_DEPLOYMENT_ENV = "MOLTWIN_SIMULATE_DEPLOYMENT"
+
+# Chemistry failures are records inside the results; only transient failures (I/O, GPU,
+# database connections) are retried, and only in steps that touch them.
 _task = task(cache_policy=NO_CACHE)
+_io_task = task(cache_policy=NO_CACHE, **transient_retry_options(backoff_factor_s=2.0))
 
 
-@_task
+@_io_task
 def sync_measurements(ctx: stages.RunContext) -> dict:
     return stages.stage_sync_measurements(ctx)
 
 
 @_task
 def generate(ctx: stages.RunContext) -> dict:
-    return stages.stage_generate(ctx)
+    return resume.cached_generate(ctx)
 
 
-@_task
-def standardize_and_filter(ctx: stages.RunContext) -> dict:
-    return stages.stage_filter(ctx)
+@_io_task
+def split_filter(ctx: stages.RunContext) -> int:
+    return filter_fanout.split_filter_chunks(ctx)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="filter-chunk-{index}",
+      **transient_retry_options(backoff_factor_s=2.0))
+def filter_chunk(ctx: stages.RunContext, index: int) -> dict:
+    return filter_fanout.filter_chunk(ctx, index)
+
+
+@_io_task
+def combine_filter(ctx: stages.RunContext, n_chunks: int) -> dict:
+    return stages.finish_filter(ctx, filter_fanout.combine_filter_chunks(ctx, n_chunks))
+
+
+def _fan_out_filter(ctx: stages.RunContext) -> dict:
+    """The filter stage as chunk tasks (called on a stage-cache miss)."""
+    n_chunks = split_filter(ctx)
+    filter_chunk.map(unmapped(ctx), list(range(n_chunks))).result()
+    return combine_filter(ctx, n_chunks)
 
 
 @_task
 def train_and_predict(ctx: stages.RunContext) -> dict:
-    return stages.stage_train_predict(ctx)
+    return resume.cached_train_predict(ctx)
 
 
 @_task
@@ -45,12 +83,25 @@ def select_for_simulation(ctx: stages.RunContext) -> list[dict]:
     return stages.select_for_simulation(ctx)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="simulate-{item[compound_id]}")
+@task(cache_policy=NO_CACHE, task_run_name="simulate-{item[compound_id]}",
+      **transient_retry_options(backoff_factor_s=10.0))
 def simulate_ligand(ctx: stages.RunContext, item: dict) -> dict:
-    return stages.stage_simulate_one(ctx, item)
+    with gpu_slot():  # gpu:<WORKER_ID>, strict, only on configured GPU workers
+        return stages.stage_simulate_one(ctx, item)
 
 
-@_task
+def _simulate_all(ctx: stages.RunContext, items: list[dict]) -> list[dict]:
+    if not items:
+        return []
+    deployment = os.environ.get(SIMULATE_DEPLOYMENT_ENV, "").strip()
+    if deployment:
+        from flows.simulate import simulate_on_deployment
+
+        return simulate_on_deployment(ctx, items, deployment)
+    return simulate_ligand.map(unmapped(ctx), items).result()
+
+
+@_io_task
 def rank_and_report(ctx: stages.RunContext, sim_records: list[dict], train_info: dict) -> dict:
     return stages.stage_rank_and_report(ctx, sim_records, train_info)
 
@@ -60,6 +111,8 @@ def _publish_artifacts(project: str, summary: dict) -> None:
     decisions = ", ".join(f"{k}: {v}" for k, v in summary.get("decisions", {}).items())
     sims = summary.get("simulations", [])
     ok = sum(s["status"] == "ok" for s in sims)
+    reused = ", ".join(f"{k}" for k in ("generate", "filter", "model")
+                       if summary.get(k, {}).get("cache") == "hit") or "none"
     create_markdown_artifact(key=f"screen-summary-{key}", description="Screen run summary", markdown=(
         f"# Screen {summary['run_id']}\n\n"
         f"- candidates generated: {summary['generate']['n_candidates']}\n"
@@ -68,6 +121,7 @@ def _publish_artifacts(project: str, summary: dict) -> None:
         f"- model: {summary['model']['model_id']} ({summary['model']['model_kind']}, "
         f"n_train={summary['model']['n_train']})\n"
         f"- simulations: {ok}/{len(sims)} ok\n- decisions: {decisions}\n"
+        f"- stages reused from the cache: {reused}\n"
         f"- report: {summary['report_html']}\n"))
     create_table_artifact(key=f"ranked-candidates-{key}", table=summary.get("top", []),
                           description="Top candidates")
@@ -75,8 +129,8 @@ def _publish_artifacts(project: str, summary: dict) -> None:
                          link_text="HTML report")
 
 
-@flow(name="screen", log_prints=True)
-def screen_flow(config: RunConfig, db_url: str, run_id: str | None = None) -> dict:
+@flow(name="screen", log_prints=True, task_runner=task_runner_from_env())
+def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None = None) -> dict:
     """Screen a series and write the ranked candidate report.
 
     Parameters
@@ -84,21 +138,24 @@ def screen_flow(config: RunConfig, db_url: str, run_id: str | None = None) -> di
     config
         The validated run configuration (saved into the run folder).
     db_url
-        Twin store URL.
+        Twin store URL (default: ``$MOLTWIN_DB``, else ``./moltwin.db``).
     run_id
         Optional run id (default: a new ``screen-<time>-<hex>``).
     """
+    from lab_sync.store import resolve_db_url
+
     logger = get_run_logger()
-    ctx = stages.begin_run(config, db_url, run_id=run_id)
+    ctx = stages.begin_run(config, resolve_db_url(db_url), run_id=run_id)
     logger.info("run %s writing to %s", ctx.run_id, ctx.run_dir)
     try:
         sync = sync_measurements(ctx)
         gen = generate(ctx)
-        filt = standardize_and_filter(ctx)
+        filt = resume.cached_filter(ctx, compute=_fan_out_filter)
         train = train_and_predict(ctx)
+        for name, out in (("generate", gen), ("filter", filt), ("train_predict", train)):
+            logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         items = select_for_simulation(ctx)
-        # One task per simulation; on the CPU they run one after the other (each uses all cores).
-        records = [simulate_ligand(ctx, item) for item in items]
+        records = _simulate_all(ctx, items)
         result = rank_and_report(ctx, records, train)
     except Exception as exc:
         stages.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))

@@ -27,6 +27,7 @@ from moltwin.errors import StoreError
 
 DB_ENV_VAR = "MOLTWIN_DB"
 DEFAULT_DB_FILE = "moltwin.db"
+_MIGRATION_LOCK_KEY = 0x6D6F6C74  # "molt": the PostgreSQL advisory lock held while migrating
 
 
 def utcnow() -> datetime:
@@ -97,7 +98,15 @@ class TwinStore:
             if migration.version <= current:
                 continue
             with self.transaction() as conn:
+                # Two workers opening a fresh database at once must not both create the tables:
+                # PostgreSQL serializes them on an advisory lock (SQLite on BEGIN IMMEDIATE), and
+                # the version is read again under the lock.
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
                 schema.schema_version.create(conn, checkfirst=True)
+                done = conn.execute(select(func.max(schema.schema_version.c.version))).scalar() or 0
+                if migration.version <= done:
+                    continue
                 migration.upgrade(conn)
                 conn.execute(insert(schema.schema_version).values(
                     version=migration.version, description=migration.description,

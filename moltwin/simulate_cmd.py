@@ -1,8 +1,10 @@
 """``moltwin simulate``: simulate every ligand of a file against one protein.
 
 SDF input is taken as ready-made poses (one record per ligand); SMILES/CSV input is
-posed on the reference ligand(s) by maximum common substructure. One results row per
-ligand, failures included, written to ``<out>/simulations.csv`` and ``.parquet``.
+posed on the reference ligand(s) by maximum common substructure or docked with Vina
+(``pose_method``). One results row per ligand, failures included, written to
+``<out>/simulations.csv`` and ``.parquet``. On a GPU several ligands run at once
+(:func:`simulation.parallel.simulate_batch`).
 """
 
 from __future__ import annotations
@@ -38,23 +40,30 @@ def _requests_from_sdf(ligands: Path, protein: Path, pose_dir: Path) -> tuple[li
 
 
 def simulate_files(protein: Path, ligands: Path, reference: Path | None, length_ps: float | None,
-                   platform: str, out: Path) -> pd.DataFrame:
-    """Simulate each ligand in ``ligands`` against ``protein``; returns the results table."""
+                   platform: str, out: Path, *, mode: str = "implicit",
+                   pose_method: str = "auto") -> pd.DataFrame:
+    """Simulate each ligand in ``ligands`` against ``protein``; returns the results table.
+
+    ``mode="explicit"`` simulates the whole protein in a TIP3P box (see
+    :mod:`simulation.explicit`); ``pose_method`` applies to SMILES input.
+    """
     from chem.io import read_molecules
-    from simulation.run import SimulationRequest, simulate_ligand
+    from simulation.parallel import simulate_batch
+    from simulation.run import SimulationRequest
     from simulation.settings import SimulationSettings
 
     for path, what in ((protein, "protein"), (ligands, "ligands")):
         if not Path(path).is_file():
             raise BadInputError(f"{what} file not found", file=str(path))
-    update: dict = {"platform": platform}
+    update: dict = {"platform": platform, "mode": mode, "pose_method": pose_method}
     if length_ps is not None:
         base = SimulationSettings()
         update["production_steps"] = max(1, round(length_ps * 1000 / base.timestep_fs))
+        update["report_interval_steps"] = min(base.report_interval_steps, update["production_steps"])
     try:
         settings = SimulationSettings(**update)
     except ValueError as exc:
-        raise BadInputError(str(exc), field="--platform/--length-ps") from exc
+        raise BadInputError(str(exc), field="--platform/--mode/--pose-method/--length-ps") from exc
     out.mkdir(parents=True, exist_ok=True)
     if ligands.suffix.lower() in {".sdf", ".sd", ".mol"}:
         requests, rows = _requests_from_sdf(ligands, protein, out / "poses")
@@ -66,7 +75,7 @@ def simulate_files(protein: Path, ligands: Path, reference: Path | None, length_
         requests = [SimulationRequest(compound_id=str(r.compound_id), smiles=r.smiles, protein_pdb=protein,
                                       reference_ligands_sdf=reference) for r in table.itertuples()]
         rows = []
-    rows += [simulate_ligand(req, settings, out / "work").to_dict() for req in requests]
+    rows += [record.to_dict() for record in simulate_batch(requests, settings, out / "work")]
     result = pd.DataFrame(rows)
     result.to_csv(out / "simulations.csv", index=False)
     result.to_parquet(out / "simulations.parquet", index=False)

@@ -130,6 +130,13 @@ def stage_filter(ctx: RunContext) -> dict:
     result = combine_results(process_stream(
         chunks, cfg.filter, cfg.standardize, registered_inchikeys=set(registry["inchikey"]),
         known_smiles=dict(zip(registry["compound_id"], registry["canonical_smiles"]))))
+    return finish_filter(ctx, result)
+
+
+def finish_filter(ctx: RunContext, result) -> dict:
+    """Write the filter tables of a :class:`chem.batch.BatchResult`, register the survivors
+    and compute the measured series' properties (shared by the serial and the chunked filter)."""
+    cfg, store = ctx.config, _store(ctx)
     _write(result.kept, ctx, "filter_kept")
     _write(result.rejected, ctx, "filter_rejected")
     _write(result.funnel, ctx, "funnel")
@@ -198,7 +205,14 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
     request = SimulationRequest(compound_id=item["compound_id"], smiles=item["smiles"],
                                 protein_pdb=cfg.target.protein_pdb,
                                 reference_ligands_sdf=cfg.target.reference_ligands_sdf)
-    record = simulate_ligand(request, cfg.simulate, cache_dir() / "md").to_dict()
+    from moltwin.resume import reuse_failed_simulation
+    from moltwin.transient import TransientError, is_transient_record
+
+    record = reuse_failed_simulation(request, cfg.simulate, cache_dir() / "md")
+    if record is None:
+        record = simulate_ligand(request, cfg.simulate, cache_dir() / "md").to_dict()
+    if is_transient_record(record):  # the machine failed, not the molecule: retry, don't record
+        raise TransientError(f"simulation of {item['compound_id']}: {record['message']}")
     store = _store(ctx)
     store.insert_rows("simulations", [{
         "project": cfg.project, "compound_id": record["compound_id"], "run_id": ctx.run_id,
@@ -224,9 +238,36 @@ def _failures(ctx: RunContext, sim_records: list[dict]) -> pd.DataFrame:
         frames.append(pd.DataFrame({"stage": "simulate", "reason_code": [r["reason_code"] for r in sims],
                                     "message": [r["message"] for r in sims],
                                     "compound_id": [r["compound_id"] for r in sims]}))
+    admet = _read(ctx, "admet")
+    if len(admet) and "admetai_error" in admet:
+        bad = admet[admet["admetai_error"].astype(str) != ""]
+        frames.append(pd.DataFrame({"stage": "admet", "reason_code": "admet_failed",
+                                    "message": bad["admetai_error"], "compound_id": bad["compound_id"]}))
     frames = [f for f in frames if len(f)]
     cols = ["stage", "reason_code", "message", "compound_id"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def stage_admet(ctx: RunContext) -> dict:
+    """ADMET risks (admet-ai) for every compound that will be ranked; writes ``admet.parquet``.
+
+    When admet-ai cannot run, no numbers are written and the note says why (never filled in).
+    """
+    from chem.admet import admet_table
+
+    cfg = ctx.config
+    pool = pd.concat([_read(ctx, "filter_kept"), _read(ctx, "measured_properties")], ignore_index=True)
+    if not cfg.admet.enabled or pool.empty:
+        note = "ADMET not predicted: switched off in the config (admet.enabled)" if not cfg.admet.enabled \
+            else "ADMET not predicted: no candidates"
+        (ctx.path / "admet_note.txt").write_text(note)
+        return {"n_admet": 0, "note": note}
+    pool = pool.drop_duplicates("compound_id")[["compound_id", "smiles"]]
+    table, note = admet_table(pool, cfg.admet)
+    if len(table):
+        _write(table, ctx, "admet")
+    (ctx.path / "admet_note.txt").write_text(note)
+    return {"n_admet": int(len(table)), "note": note}
 
 
 def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: dict) -> dict:
@@ -258,25 +299,36 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     sims = pd.DataFrame(sim_records)
     if len(sims):
         sims = sims.rename(columns={"status": "sim_status"})
+        if "frames_parquet" in sims:  # absolute, so `moltwin report` finds the frames from any folder
+            sims["frames_parquet"] = sims["frames_parquet"].map(
+                lambda p: str(Path(p).resolve()) if isinstance(p, str) and p else p)
     merged = merge_candidate_table(cand, props.drop(columns=["smiles", "inchikey"], errors="ignore"),
                                    preds, meas, sims if len(sims) else None,
                                    default_measured_sd=cfg.rank.default_measured_sd)
+    admet = _read(ctx, "admet")
+    if len(admet):
+        merged = merged.merge(admet.drop(columns=["smiles"], errors="ignore"), on="compound_id", how="left")
+    admet_note_file = ctx.path / "admet_note.txt"
+    admet_note = admet_note_file.read_text() if admet_note_file.exists() else "ADMET not predicted in this run"
     ranked = rank_candidates(merged, cfg.rank)
     next_batch = propose_next_batch(ranked, None, cfg.rank)
     failures = _failures(ctx, sim_records)
     _write(failures, ctx, "failures")
     _write(next_batch, ctx, "next_batch")
-    notes = ["ADMET not predicted in this run: the ADMET stage (admet-ai) is not wired into screen yet; "
-             "no ADMET numbers are shown."]
+    notes = [admet_note]
     if not any(r["status"] == "ok" for r in sim_records):
         notes.append("No successful MD simulation in this run: physics columns are empty.")
     elif sim_records and sim_records[0].get("platform") in {"CPU", "Reference"}:
         notes.append(f"MD ran on the {sim_records[0]['platform']} platform (no GPU): short pocket-only "
                      "runs; treat MM/GBSA and stability as coarse evidence.")
     _write(pd.DataFrame(sim_records), ctx, "simulations")
-    (ctx.path / "report_context.json").write_text(json.dumps({"notes": notes, "model": train_info},
-                                                             default=str, indent=2))
-    paths = write_report(ranked, ctx.path, _report_context(ctx, train_info, notes))
+    from moltwin.sync_stages import previous_ranked_run  # sync_stages imports this module
+
+    previous_id = previous_ranked_run(store, cfg.project, exclude=ctx.run_id) or ""
+    previous = store.read_table("rankings", run_id=previous_id) if previous_id else None
+    (ctx.path / "report_context.json").write_text(json.dumps(
+        {"notes": notes, "model": train_info, "previous_run_id": previous_id}, default=str, indent=2))
+    paths = write_report(ranked, ctx.path, _report_context(ctx, train_info, notes, previous, previous_id))
     store.insert_rows("rankings", [{
         "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
         "score": as_float(r.get("score")), "p_clear_gates": as_float(r.get("p_clear_gates")),
@@ -306,19 +358,25 @@ def finish_run(ctx: RunContext, status: str, summary: dict, error: str = "") -> 
 
 def run_screen(config: RunConfig, db_url: str) -> dict:
     """Run every stage in order without Prefect (same outputs as the Prefect flow)."""
+    from moltwin.resume import cached_filter, cached_generate, cached_train_predict
+    from moltwin.transient import call_with_retries
+
     ctx = begin_run(config, db_url)
     try:
         sync = stage_sync_measurements(ctx)
-        gen = stage_generate(ctx)
-        filt = stage_filter(ctx)
-        train = stage_train_predict(ctx)
-        records = [stage_simulate_one(ctx, item) for item in select_for_simulation(ctx)]
+        gen = cached_generate(ctx)  # the cached_* stages reuse earlier runs' outputs (moltwin.resume)
+        filt = cached_filter(ctx)
+        train = cached_train_predict(ctx)
+        records = [call_with_retries(lambda item=item: stage_simulate_one(ctx, item))
+                   for item in select_for_simulation(ctx)]
+        admet = stage_admet(ctx)
         result = stage_rank_and_report(ctx, records, train)
     except Exception as exc:
         finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise
     return finish_run(ctx, "completed", {"sync": sync, "generate": gen, "filter": filt, "model": train,
-                                         "simulations": summarize_simulations(records), **result})
+                                         "admet": admet, "simulations": summarize_simulations(records),
+                                         **result})
 
 
 def summarize_simulations(records: list[dict]) -> list[dict]:
@@ -327,7 +385,8 @@ def summarize_simulations(records: list[dict]) -> list[dict]:
     return [{k: r.get(k) for k in keys} for r in records]
 
 
-def _report_context(ctx: RunContext, train_info: dict, notes: list[str]):
+def _report_context(ctx: RunContext, train_info: dict, notes: list[str],
+                    previous: pd.DataFrame | None = None, previous_run_id: str = ""):
     """The report's context (provenance, funnel, model, failures, next batch) from the run folder."""
     from lab_sync.store import utcnow
     from ranking.report import ModelSummary, ReportContext, count_failures
@@ -340,7 +399,8 @@ def _report_context(ctx: RunContext, train_info: dict, notes: list[str]):
         model=ModelSummary(model_id=train_info.get("model_id", ""), cv_metrics=train_info.get("cv_metrics", {}),
                            n_train=train_info.get("n_train", 0)),
         failure_counts=count_failures(_read(ctx, "failures")), next_batch=_read(ctx, "next_batch"),
-        notes=notes, input_hashes=_input_hashes(cfg), settings=cfg.rank)
+        notes=notes, input_hashes=_input_hashes(cfg), settings=cfg.rank, previous_ranked=previous,
+        previous_run_id=previous_run_id, search_roots=[Path.cwd()])
 
 
 def rewrite_report(results_dir: Path, run: str) -> dict:
@@ -362,5 +422,9 @@ def rewrite_report(results_dir: Path, run: str) -> dict:
     saved = json.loads((run_dir / "report_context.json").read_text())
     cfg = json.loads((run_dir / "config.json").read_text())["config"]
     ctx = RunContext(summary["run_id"], str(run_dir), "", json.dumps(cfg))
-    paths = write_report(_read(ctx, "ranked_candidates"), run_dir, _report_context(ctx, saved["model"], saved["notes"]))
+    previous_id = saved.get("previous_run_id", "")
+    previous_file = run_dir.parent / previous_id / "ranked_candidates.parquet"
+    previous = pd.read_parquet(previous_file) if previous_id and previous_file.is_file() else None
+    paths = write_report(_read(ctx, "ranked_candidates"), run_dir,
+                         _report_context(ctx, saved["model"], saved["notes"], previous, previous_id))
     return {"run_id": ctx.run_id, "html": str(paths.html)}

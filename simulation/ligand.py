@@ -1,7 +1,8 @@
 """Parametrize a posed ligand: partial charges, then GAFF2 templates for OpenMM.
 
 Charges are tried in order (default NAGL -> AM1-BCC via sqm -> MMFF94): NAGL is
-a graph network trained to reproduce AM1-BCC (about a second, no QM), sqm is
+a graph network trained to reproduce AM1-BCC (about a second, no QM; run in a
+helper process with a time limit, see :mod:`simulation.nagl`), sqm is
 the reference AM1-BCC but takes tens of seconds to minutes, MMFF94 is the
 always-available last resort. The method used is recorded. Atom types and
 bonded parameters come from antechamber/parmchk2 through openmmforcefields'
@@ -10,7 +11,6 @@ bonded parameters come from antechamber/parmchk2 through openmmforcefields'
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import shutil
@@ -25,6 +25,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from moltwin.errors import SimulationError
+from simulation.nagl import nagl_charges
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +100,6 @@ def to_openff_molecule(mol: Chem.Mol):
                               f"OpenFF could not read the ligand: {exc}") from exc
 
 
-@functools.lru_cache(maxsize=4)
-def _nagl_model(model_name: str):
-    """Load a NAGL model once per process (loading costs ~1 s)."""
-    from openff.nagl import GNNModel
-    from openff.nagl_models import validate_nagl_model_path
-
-    return GNNModel.load(str(validate_nagl_model_path(model_name)), eval_mode=True)
-
-
-def nagl_charges(molecule, model_name: str) -> np.ndarray:
-    """AM1-BCC-like charges from an OpenFF NAGL graph network model."""
-    model = _nagl_model(model_name)
-    charges = model.compute_property(molecule, as_numpy=True, readout_name="am1bcc_charges",
-                                     check_domains=True, error_if_unsupported=True)
-    return np.asarray(charges, dtype=float)
-
-
 def am1bcc_charges(mol: Chem.Mol, timeout_s: float) -> np.ndarray:
     """AM1-BCC charges from antechamber + sqm, killed after ``timeout_s`` seconds."""
     _ensure_ambertools_on_path()
@@ -157,7 +141,8 @@ def _checked(charges: np.ndarray, n_atoms: int, formal_charge: int) -> np.ndarra
     return charges + residual / n_atoms
 
 
-def assign_charges(mol: Chem.Mol, molecule, methods, *, nagl_model: str, sqm_timeout_s: float):
+def assign_charges(mol: Chem.Mol, molecule, methods, *, nagl_model: str, sqm_timeout_s: float,
+                   nagl_timeout_s: float = 60.0):
     """Try charge methods in order; return (charges, method, notes).
 
     Raises
@@ -170,7 +155,7 @@ def assign_charges(mol: Chem.Mol, molecule, methods, *, nagl_model: str, sqm_tim
     for method in methods:
         try:
             if method == "nagl":
-                raw = nagl_charges(molecule, nagl_model)
+                raw = nagl_charges(molecule, nagl_model, nagl_timeout_s)
             elif method == "am1bcc":
                 raw = am1bcc_charges(mol, sqm_timeout_s)
             elif method == "mmff94":
@@ -189,7 +174,8 @@ def assign_charges(mol: Chem.Mol, molecule, methods, *, nagl_model: str, sqm_tim
 def parametrize_ligand(mol: Chem.Mol, *, force_field: str = "gaff-2.11",
                        charge_methods=("nagl", "am1bcc", "mmff94"),
                        nagl_model: str = "openff-gnn-am1bcc-1.0.0.pt",
-                       sqm_timeout_s: float = 120.0) -> LigandParameters:
+                       sqm_timeout_s: float = 120.0,
+                       nagl_timeout_s: float = 60.0) -> LigandParameters:
     """Assign partial charges and GAFF parameters to a posed ligand.
 
     Parameters
@@ -204,6 +190,8 @@ def parametrize_ligand(mol: Chem.Mol, *, force_field: str = "gaff-2.11",
         NAGL model file name (installed with openff-nagl-models).
     sqm_timeout_s
         Time limit of the sqm AM1-BCC calculation.
+    nagl_timeout_s
+        Time limit of the NAGL charge calculation.
 
     Returns
     -------
@@ -220,7 +208,8 @@ def parametrize_ligand(mol: Chem.Mol, *, force_field: str = "gaff-2.11",
     check_elements(mol)
     molecule = to_openff_molecule(mol)
     charges, method, notes = assign_charges(mol, molecule, charge_methods, nagl_model=nagl_model,
-                                            sqm_timeout_s=sqm_timeout_s)
+                                            sqm_timeout_s=sqm_timeout_s,
+                                            nagl_timeout_s=nagl_timeout_s)
     molecule.partial_charges = off_unit.Quantity(charges, off_unit.elementary_charge)
     _ensure_ambertools_on_path()
     from openmmforcefields.generators import GAFFTemplateGenerator
@@ -228,6 +217,10 @@ def parametrize_ligand(mol: Chem.Mol, *, force_field: str = "gaff-2.11",
     try:
         # The generator renames atoms and replaces conformers: give it a copy.
         work_copy = type(molecule)(molecule)
+        # antechamber types atoms from the bond graph, so the pose is as good an input
+        # as any conformer; the generator's own ETKDG call costs time and fails outright
+        # on strained polycycles (MiniDrugBank DrugBank_4545), so keep the pose.
+        work_copy.generate_conformers = lambda *args, **kwargs: None
         generator = GAFFTemplateGenerator(molecules=[work_copy], forcefield=force_field)
         ffxml = generator.generate_residue_template(work_copy)
     except Exception as exc:  # antechamber / parmchk2 failures surface as various errors

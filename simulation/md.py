@@ -1,11 +1,16 @@
 """Run minimization, restrained equilibration and production MD with per-frame metrics.
 
-Each production frame is scored on the spot (complex, receptor and ligand
-energies for single-trajectory MM/GBSA, ligand RMSD, contacts) and the table is
-rewritten atomically to Parquet at every checkpoint, so a killed run leaves a
-readable file that matches its checkpoint. A run that finds a checkpoint in its
-directory resumes from it. NaN energies trigger one retry with half the
-timestep and a fresh minimization; a second NaN becomes ``nan_energy``.
+The simulated system is the GB complex (implicit) or the solvated box
+(explicit, :mod:`simulation.explicit`); either way each production frame is
+scored on the spot from the complex's coordinates (complex, receptor and
+ligand GB energies for single-trajectory MM/GBSA, solvent stripped; ligand
+RMSD; contacts) and the table is rewritten atomically to Parquet at every
+checkpoint, so a killed run leaves a readable file that matches its
+checkpoint. A run that finds a checkpoint in its directory resumes from it.
+NaN energies trigger one retry with half the timestep and a fresh
+minimization; a second NaN becomes ``nan_energy``. A Context that cannot be
+created, or a GPU error mid-run, raises
+:class:`simulation.platform.PlatformFailure` for the caller to retry elsewhere.
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ import openmm.unit as unit
 import pandas as pd
 
 from moltwin.errors import SimulationError
-from simulation.platform import PlatformChoice
+from simulation.platform import PlatformChoice, PlatformFailure, create_context
 from simulation.settings import SimulationSettings
 from simulation.scoring import FrameScorer
-from simulation.system import ComplexSystems, add_positional_restraints
+from simulation.system import ComplexSystems, DynamicsSystem, add_positional_restraints
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,9 @@ class MDResult:
         Production length in ns.
     ns_per_day
         Production throughput (integration only, scoring excluded).
+    wall_ns_per_day
+        Production throughput over the whole production loop, scoring and
+        checkpoints included (what a user of this module gets).
     retries
         0, or 1 when the run was restarted with half the timestep.
     resumed
@@ -72,6 +80,7 @@ class MDResult:
     ns_per_day: float
     retries: int
     resumed: bool
+    wall_ns_per_day: float = math.nan
 
 
 def _write_frames(rows: list[dict], path: Path) -> pd.DataFrame:
@@ -87,18 +96,22 @@ def _check_finite(energy_kj_mol: float, positions_nm: np.ndarray) -> None:
         raise _NaNEnergy("energy or coordinates became NaN")
 
 
-def _make_context(systems: ComplexSystems, settings: SimulationSettings, platform: PlatformChoice,
+def _make_context(dynamics: DynamicsSystem, settings: SimulationSettings, platform: PlatformChoice,
                   timestep_fs: float) -> openmm.Context:
-    system = openmm.XmlSerializer.clone(systems.complex_system)
-    heavy = [a.index for a in systems.topology.atoms() if a.element.symbol != "H"]
-    # Equilibration restraint on every heavy atom (ligand included), switched off later.
-    add_positional_restraints(system, heavy, systems.positions_nm, 0.0, parameter="k_equil")
+    system = openmm.XmlSerializer.clone(dynamics.system)
+    heavy = [a.index for a in dynamics.topology.atoms()
+             if a.index < dynamics.n_solute_atoms and a.element.symbol != "H"]
+    # Equilibration restraint on every solute heavy atom (ligand included), switched off later.
+    add_positional_restraints(system, heavy, dynamics.positions_nm, 0.0, parameter="k_equil")
     integrator = openmm.LangevinMiddleIntegrator(settings.temperature_kelvin * unit.kelvin,
                                                  settings.friction_per_ps / unit.picosecond,
                                                  timestep_fs * unit.femtosecond)
     integrator.setRandomNumberSeed(settings.seed)
-    context = openmm.Context(system, integrator, platform.platform, platform.properties)
-    context.setPositions(systems.positions_nm * unit.nanometer)
+    context = create_context(system, integrator, platform)
+    if dynamics.periodic:
+        context.setPeriodicBoxVectors(*[openmm.Vec3(*map(float, v)) * unit.nanometer
+                                        for v in dynamics.box_vectors_nm])
+    context.setPositions(dynamics.positions_nm * unit.nanometer)
     return context
 
 
@@ -143,9 +156,9 @@ def _load_checkpoint(context, out_dir: Path, timestep_fs: float) -> tuple[int, l
     return int(meta["step"]), rows.to_dict("records")
 
 
-def _run_once(systems, settings, platform, out_dir: Path, timestep_fs: float, n_steps: int,
-              report_every: int, checkpoint_every: int, scorer: FrameScorer):
-    context = _make_context(systems, settings, platform, timestep_fs)
+def _run_once(dynamics: DynamicsSystem, settings, platform, out_dir: Path, timestep_fs: float,
+              n_steps: int, report_every: int, checkpoint_every: int, scorer: FrameScorer):
+    context = _make_context(dynamics, settings, platform, timestep_fs)
     step, rows = _load_checkpoint(context, out_dir, timestep_fs)
     resumed = step > 0
     if not resumed:
@@ -154,6 +167,8 @@ def _run_once(systems, settings, platform, out_dir: Path, timestep_fs: float, n_
     frames_path = out_dir / FRAMES_FILE
     integrate_s = 0.0
     steps_done = 0
+    n_solute = dynamics.n_solute_atoms
+    loop_tic = time.perf_counter()
     while step < n_steps:
         chunk = min(report_every, n_steps - step)
         tic = time.perf_counter()
@@ -169,24 +184,32 @@ def _run_once(systems, settings, platform, out_dir: Path, timestep_fs: float, n_
         row = {"step": step, "time_ps": step * timestep_fs / 1000.0,
                "potential_energy_kj_mol": energy,
                "restraint_energy_kj_mol": restraint.value_in_unit(unit.kilojoule_per_mole)}
-        row.update(scorer.score(positions, complex_energy_kj_mol=energy))
+        # Implicit: the context's group-0 energy is the GB complex energy; explicit:
+        # the scorer evaluates the complex with the solvent stripped.
+        row.update(scorer.score(positions[:n_solute],
+                                complex_energy_kj_mol=None if dynamics.periodic else energy))
         rows.append(row)
         if step % checkpoint_every < chunk or step >= n_steps:
             _write_frames(rows, frames_path)
             _save_checkpoint(context, out_dir, step, timestep_fs)
     frames = _write_frames(rows, frames_path)
-    ns_per_day = (steps_done * timestep_fs * 1e-6) / (integrate_s / 86400.0) if integrate_s else 0.0
-    return frames, ns_per_day, resumed
+    loop_s = time.perf_counter() - loop_tic
+    ns_done = steps_done * timestep_fs * 1e-6
+    ns_per_day = ns_done / (integrate_s / 86400.0) if integrate_s else 0.0
+    wall_ns_per_day = ns_done / (loop_s / 86400.0) if steps_done else 0.0
+    return frames, ns_per_day, wall_ns_per_day, resumed
 
 
 def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: PlatformChoice,
-           out_dir: str | Path) -> MDResult:
+           out_dir: str | Path, dynamics: DynamicsSystem | None = None,
+           fit_rmsd: bool = False) -> MDResult:
     """Minimize, equilibrate and run production MD, scoring every reported frame.
 
     Parameters
     ----------
     systems
-        Complex, receptor and ligand systems (:func:`simulation.system.build_complex_systems`).
+        Complex, receptor and ligand GB systems (:func:`simulation.system.build_complex_systems`):
+        simulated in implicit mode and always used for scoring.
     settings
         Step counts, timestep, temperature, restraint strength, seed.
     platform
@@ -194,6 +217,12 @@ def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: Plat
     out_dir
         Run directory (content-hash keyed by the caller): frames Parquet and
         checkpoint live here; an existing checkpoint is resumed.
+    dynamics
+        The system to integrate when it is not the GB complex (the solvated box
+        from :func:`simulation.explicit.solvate_complex`).
+    fit_rmsd
+        Superpose each frame's protein CA atoms on the start before the ligand
+        RMSD (for unrestrained proteins, i.e. explicit solvent).
 
     Returns
     -------
@@ -203,20 +232,26 @@ def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: Plat
     ------
     moltwin.errors.SimulationError
         ``nan_energy`` when the run blows up twice (second time at half the timestep).
+    simulation.platform.PlatformFailure
+        A Context cannot be created on ``platform``, or a GPU run failed with a
+        non-NaN OpenMM error (device lost): retry on another platform.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scorer = FrameScorer(systems, platform)
+    dynamics = dynamics if dynamics is not None else DynamicsSystem.implicit(systems)
+    scorer = FrameScorer(systems, platform, fit_rmsd=fit_rmsd)
     dt, n_steps = settings.timestep_fs, settings.production_steps
     report, checkpoint = settings.report_interval_steps, settings.checkpoint_interval_steps
     for retry in (0, 1):
         try:
-            frames, ns_per_day, resumed = _run_once(systems, settings, platform, out_dir, dt,
-                                                    n_steps, report, checkpoint, scorer)
+            frames, ns_per_day, wall, resumed = _run_once(dynamics, settings, platform, out_dir, dt,
+                                                          n_steps, report, checkpoint, scorer)
             ns = n_steps * dt * 1e-6
-            return MDResult(frames, out_dir / FRAMES_FILE, dt, ns, ns_per_day, retry, resumed)
+            return MDResult(frames, out_dir / FRAMES_FILE, dt, ns, ns_per_day, retry, resumed, wall)
         except (_NaNEnergy, openmm.OpenMMException) as exc:
             if not isinstance(exc, _NaNEnergy) and "nan" not in str(exc).lower():
+                if platform.is_gpu:  # e.g. CUDA_ERROR_LAUNCH_FAILED: the device went away
+                    raise PlatformFailure(platform.name, str(exc)) from exc
                 raise
             log.warning("NaN during MD at %.1f fs (%s)%s", dt, exc,
                         "; retrying with half the timestep" if retry == 0 else "")

@@ -1,7 +1,11 @@
 """Choose the OpenMM platform by creating a tiny Context on each candidate.
 
 A plugin can be listed yet unusable (no driver, wrong CUDA version), so every
-candidate is probed with a real two-particle Context, as openfe does.
+candidate is probed with a real two-particle Context, as openfe does. A
+platform missing from this OpenMM build (no CUDA/OpenCL plugin) simply fails
+its probe. A GPU can also vanish between the probe and the simulation (driver
+reset, device taken, out of memory): context creation then raises
+:class:`PlatformFailure` and the caller retries once on :func:`next_platform`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from moltwin.errors import ConfigError
 log = logging.getLogger(__name__)
 
 _AUTO_ORDER = ("CUDA", "OpenCL", "CPU")
+_FALLBACK_ORDER = ("CUDA", "OpenCL", "CPU", "Reference")
 _GPU_PLATFORMS = ("CUDA", "OpenCL", "HIP")
 
 
@@ -45,6 +50,53 @@ class PlatformChoice:
     @property
     def is_gpu(self) -> bool:
         return self.name in _GPU_PLATFORMS
+
+
+class PlatformFailure(Exception):
+    """An OpenMM Context could not be created on a platform that was chosen earlier.
+
+    Parameters
+    ----------
+    platform
+        Name of the platform that failed.
+    message
+        OpenMM's error text.
+    """
+
+    def __init__(self, platform: str, message: str) -> None:
+        self.platform = platform
+        super().__init__(f"platform {platform} failed at context creation: {message}")
+
+
+def create_context(system: openmm.System, integrator: openmm.Integrator,
+                   choice: PlatformChoice) -> openmm.Context:
+    """``openmm.Context`` on the chosen platform; a failure raises :class:`PlatformFailure`."""
+    try:
+        return openmm.Context(system, integrator, choice.platform, choice.properties)
+    except Exception as exc:  # OpenMMException: plugin gone, device lost, out of memory
+        raise PlatformFailure(choice.name, str(exc).strip().splitlines()[0] if str(exc).strip()
+                              else type(exc).__name__) from exc
+
+
+def next_platform(failed: str, cpu_threads: int | None = None) -> PlatformChoice | None:
+    """The first working platform after ``failed`` in the order CUDA, OpenCL, CPU, Reference.
+
+    Returns
+    -------
+    PlatformChoice or None
+        None when nothing after ``failed`` works (or ``failed`` is Reference).
+    """
+    order = list(_FALLBACK_ORDER)
+    start = order.index(failed) + 1 if failed in order else 0
+    notes = [f"platform {failed} failed at context creation"]
+    for name in order[start:]:
+        props = _default_properties(name, cpu_threads)
+        error = probe_platform(name, props)
+        if error is None:
+            log.warning("platform %s failed; continuing on %s", failed, name)
+            return PlatformChoice(name, props, notes)
+        notes.append(error)
+    return None
 
 
 def _default_properties(name: str, cpu_threads: int | None) -> dict[str, str]:

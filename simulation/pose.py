@@ -149,15 +149,56 @@ def _snap_core(mol: Chem.Mol, pairs: list[tuple[int, int]], ref_xyz: np.ndarray)
     ff.Minimize(maxIts=500)
 
 
-def pose_from_sdf(sdf_path: str | Path, smiles: str | None = None) -> Chem.Mol:
-    """Use a provided pose (first molecule of an SDF), adding H with coordinates if absent.
+def _is_3d(mol: Chem.Mol) -> bool:
+    if mol.GetNumConformers() == 0:
+        return False
+    conf = mol.GetConformer()
+    if not conf.Is3D():
+        return False
+    # RDKit trusts the header's 2D/3D flag; a flat z column means 2D whatever it says
+    # (three or more atoms are never all coplanar with z = 0 in a real pose by chance).
+    xyz = conf.GetPositions()
+    return len(xyz) < 3 or bool(np.ptp(xyz[:, 2]) > 1e-3)
 
-    Raises ``SimulationError('pose_mismatch')`` when the pose is not the molecule of ``smiles``.
+
+def pose_from_sdf(sdf_path: str | Path, smiles: str | None = None, *,
+                  add_missing_hydrogens: bool = False) -> Chem.Mol:
+    """Use a provided pose: the first molecule of an SDF, with 3D coordinates and hydrogens.
+
+    Parameters
+    ----------
+    sdf_path
+        SDF file holding the pose.
+    smiles
+        When given, the pose must be this molecule (compared without hydrogens).
+    add_missing_hydrogens
+        A pose without (all its) hydrogens gets them from RDKit, with coordinates,
+        instead of failing. The protonation state is then RDKit's default valence
+        model, which is why this is opt-in.
+
+    Returns
+    -------
+    rdkit.Chem.Mol
+        With properties ``pose_method`` (``provided``) and ``pose_reference`` (file name).
+
+    Raises
+    ------
+    moltwin.errors.SimulationError
+        ``unreadable_pose``, ``no_3d_coordinates``, ``missing_hydrogens`` or ``pose_mismatch``.
     """
     mol = next(iter(Chem.SDMolSupplier(str(sdf_path), removeHs=False)), None)
-    if mol is None or mol.GetNumConformers() == 0 or not mol.GetConformer().Is3D():
-        raise SimulationError("unreadable_pose", f"no 3D molecule in {sdf_path}")
-    mol = Chem.AddHs(mol, addCoords=True)
+    if mol is None:
+        raise SimulationError("unreadable_pose", f"no readable molecule in {Path(sdf_path).name}")
+    if not _is_3d(mol):
+        raise SimulationError("no_3d_coordinates", f"the pose in {Path(sdf_path).name} has no 3D "
+                              "coordinates (2D or flat): give a docked or modelled 3D pose")
+    n_missing = sum(atom.GetNumImplicitHs() for atom in mol.GetAtoms())
+    if n_missing:
+        if not add_missing_hydrogens:
+            raise SimulationError("missing_hydrogens", f"the pose in {Path(sdf_path).name} lacks "
+                                  f"{n_missing} hydrogen(s): add them with their protonation state "
+                                  "(or set add_missing_hydrogens)")
+        mol = Chem.AddHs(mol, addCoords=True)
     if smiles is not None:
         want = Chem.MolToSmiles(parse_smiles(smiles))
         got = Chem.MolToSmiles(Chem.RemoveHs(mol))
@@ -165,6 +206,8 @@ def pose_from_sdf(sdf_path: str | Path, smiles: str | None = None) -> Chem.Mol:
             raise SimulationError("pose_mismatch", f"pose is {got}, expected {want}")
     mol.SetProp("pose_method", "provided")
     mol.SetProp("pose_reference", Path(sdf_path).name)
+    if n_missing:
+        mol.SetIntProp("pose_hydrogens_added", n_missing)
     return mol
 
 

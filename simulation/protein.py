@@ -19,7 +19,7 @@ import numpy as np
 import openmm.app as app
 import openmm.unit as unit
 
-from moltwin.errors import BadInputError
+from moltwin.errors import BadInputError, SimulationError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,12 @@ def _remove_heterogens(fixer, keep_water: bool) -> None:
 def _fix_protein(pdb_path: Path, protonation_ph: float, keep_water: bool):
     from pdbfixer import PDBFixer
 
+    from pdbfixer.pdbfixer import proteinResidues
+
     fixer = PDBFixer(filename=str(pdb_path))
+    if not any(r.name in proteinResidues for r in fixer.topology.residues()):
+        raise SimulationError("no_protein", f"{pdb_path.name} holds no amino-acid residues "
+                              f"({fixer.topology.getNumResidues()} residues, none standard protein)")
     fixer.findMissingResidues()
     fixer.missingResidues = {}  # do not model missing loops or termini
     fixer.findNonstandardResidues()
@@ -128,6 +133,9 @@ def prepare_protein(pdb_path: str | Path, *, protonation_ph: float = 7.4, keep_w
     ------
     moltwin.errors.BadInputError
         The file is missing or PDBFixer cannot read it.
+    moltwin.errors.SimulationError
+        ``no_protein``: the file reads but holds no amino-acid residues (a
+        per-ligand failure, since each request names its own protein).
     """
     pdb_path = Path(pdb_path)
     if not pdb_path.is_file():
@@ -141,6 +149,8 @@ def prepare_protein(pdb_path: str | Path, *, protonation_ph: float = 7.4, keep_w
             return PreparedProtein(pdb.topology, _to_nm(pdb.positions), cached, sha)
     try:
         topology, positions = _fix_protein(pdb_path, protonation_ph, keep_water)
+    except SimulationError:
+        raise
     except Exception as exc:  # PDBFixer raises plain Exceptions on malformed input
         raise BadInputError(f"PDBFixer could not prepare the protein: {exc}",
                             file=str(pdb_path)) from exc

@@ -1,9 +1,12 @@
 """The one entry point of the simulation stage: ``simulate_ligand``.
 
-pose -> parametrize -> pocket -> systems -> MD -> summary, in a run directory
-keyed by the content hash of every input and setting. Per-ligand problems
-never raise: they come back as a record with ``status="failed"``, a reason
-code and a message. A finished run directory is reused as a cache.
+pose (provided / MCS / Vina, checked) -> parametrize -> pocket or whole
+protein -> GB systems (+ water box in explicit mode) -> MD -> summary, in a
+run directory keyed by the content hash of every input and setting.
+Per-ligand problems never raise: they come back as a record with
+``status="failed"``, a reason code and a message. A platform that fails at
+context creation (a GPU that vanished) is replaced once by the next working
+one and the switch is recorded. A finished run directory is reused as a cache.
 """
 
 from __future__ import annotations
@@ -17,25 +20,27 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import openmm.app as app
 import openmm.unit as unit
 from rdkit import Chem
 
 from moltwin.errors import BadInputError, MolTwinError, SimulationError
 from simulation.analyse import summarize_frames
+from simulation.explicit import WATER_MODEL, check_box, count_solvent, solvate_complex
 from simulation.ligand import check_elements, parametrize_ligand
-from simulation.md import run_md
-from simulation.platform import select_platform
+from simulation.md import MDResult, run_md
+from simulation.placement import place_ligand
+from simulation.platform import PlatformChoice, PlatformFailure, next_platform, select_platform
 from simulation.pocket import build_pocket
-from simulation.pose import check_clash, parse_smiles, pose_from_reference, pose_from_sdf, \
-    read_reference_ligands
+from simulation.pose import parse_smiles
 from simulation.protein import file_sha256, prepare_protein
 from simulation.settings import SimulationSettings
 from simulation.system import PROTEIN_FORCE_FIELDS, build_complex_systems
 
 log = logging.getLogger(__name__)
 
-SIMULATION_CODE_VERSION = "1"  # bump when results change for the same inputs
+SIMULATION_CODE_VERSION = "2"  # bump when results change for the same inputs
 RECORD_FILE = "record.json"
 
 
@@ -73,13 +78,17 @@ class SimulationRecord:
     reason_code: str = ""
     message: str = ""
     platform: str = ""
+    mode: str = ""                  # "implicit" | "explicit"
     force_field: str = ""
     charge_method: str = ""
+    pose_method: str = ""           # "provided" | "mcs" | "dock"
     pose_reference: str = ""
+    ligand_smiles: str = ""         # the simulated protonation state
     n_atoms: int = 0
     ns_simulated: float = math.nan
     n_frames: int = 0
     ns_per_day: float = math.nan
+    wall_ns_per_day: float = math.nan
     rmsd_mean_A: float = math.nan
     rmsd_max_A: float = math.nan
     frac_frames_within_2A: float = math.nan
@@ -110,18 +119,39 @@ def request_hash(request: SimulationRequest, settings: SimulationSettings) -> st
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _pose(request: SimulationRequest, settings: SimulationSettings, protein_heavy_A) -> Chem.Mol:
-    if request.pose_sdf is not None:
-        return pose_from_sdf(request.pose_sdf, request.smiles)
-    if request.reference_ligands_sdf is None:
-        raise SimulationError("no_pose", "neither a pose nor reference ligands were given")
-    references = read_reference_ligands(request.reference_ligands_sdf)
-    return pose_from_reference(request.smiles, references, seed=settings.seed,
-                               protein_heavy_xyz_angstrom=protein_heavy_A)
+def _force_field_label(settings: SimulationSettings, ligand_ff: str) -> str:
+    if settings.mode == "explicit":
+        return (f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + {WATER_MODEL.upper()}/PME "
+                f"(MM/GBSA: GBSAOBC2, solvent stripped)")
+    return f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + GBSAOBC2"
+
+
+def _run_md_with_fallback(systems, dynamics, settings, platform: PlatformChoice, run_dir: Path,
+                          record: SimulationRecord) -> MDResult:
+    """``run_md``; when its platform fails at context creation, once more on the next platform."""
+    explicit = settings.mode == "explicit"
+    try:
+        return run_md(systems, settings, platform, run_dir, dynamics=dynamics, fit_rmsd=explicit)
+    except PlatformFailure as exc:
+        fallback = next_platform(exc.platform, settings.cpu_threads)
+        if fallback is None:
+            raise SimulationError("platform_failed", f"{exc}; no other platform works") from exc
+        log.warning("%s; retrying %s on %s", exc, record.compound_id, fallback.name)
+        record.notes.append(f"{exc}; retried on {fallback.name}")
+        record.platform = fallback.name
+    try:  # a checkpoint written on the failed platform is resumed (states are portable)
+        return run_md(systems, settings, fallback, run_dir, dynamics=dynamics, fit_rmsd=explicit)
+    except PlatformFailure as exc:
+        raise SimulationError("platform_failed", f"{exc} (after one retry)") from exc
 
 
 def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> None:
     check_elements(parse_smiles(request.smiles))  # cheap checks before any heavy lifting
+    explicit = settings.mode == "explicit"
+    if explicit and settings.pocket_radius_angstrom is not None:
+        raise SimulationError("invalid_settings", "explicit solvent needs the whole protein "
+                              "(pocket_radius_angstrom=None): no pocket cut under PBC")
+    record.mode = settings.mode
     platform = select_platform(settings.platform, settings.cpu_threads)
     record.platform = platform.name
     record.notes.extend(platform.warnings)
@@ -129,28 +159,45 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
                               keep_water=settings.keep_water,
                               cache_dir=run_dir.parent / "prepared_proteins")
     protein_heavy_A = protein.heavy_atom_positions_nm() * 10.0
-    posed = _pose(request, settings, protein_heavy_A)
-    record.pose_reference = posed.GetProp("pose_reference") if posed.HasProp("pose_reference") else ""
-    check_clash(posed, protein_heavy_A, settings.clash_distance_angstrom)
+    placement = place_ligand(request.smiles, settings, protein.path, protein_heavy_A,
+                             pose_sdf=request.pose_sdf,
+                             reference_ligands_sdf=request.reference_ligands_sdf)
+    posed = placement.mol
+    record.pose_method, record.pose_reference = placement.method, placement.reference
+    record.ligand_smiles = placement.smiles
+    record.notes.extend(placement.notes)
+    check_elements(posed)
+    ligand_xyz_nm = posed.GetConformer().GetPositions() / 10.0
+    if explicit:  # before the expensive steps: the box depends only on the coordinates
+        check_box(np.vstack([protein.positions_nm, ligand_xyz_nm]), settings.box_padding_nm,
+                  settings.nonbonded_cutoff_nm)
     Chem.MolToMolFile(posed, str(run_dir / "ligand_pose.mol"))
     ligand = parametrize_ligand(posed, force_field=settings.ligand_force_field,
                                 charge_methods=settings.charge_methods,
-                                nagl_model=settings.nagl_model, sqm_timeout_s=settings.sqm_timeout_s)
+                                nagl_model=settings.nagl_model, sqm_timeout_s=settings.sqm_timeout_s,
+                                nagl_timeout_s=settings.nagl_timeout_s)
     record.charge_method = ligand.charge_method
-    record.force_field = f"{PROTEIN_FORCE_FIELDS[0]} + {ligand.force_field} + GBSAOBC2"
+    record.force_field = _force_field_label(settings, ligand.force_field)
     record.notes.extend(ligand.notes)
-    ligand_xyz_nm = posed.GetConformer().GetPositions() / 10.0
     model = build_pocket(protein, ligand_xyz_nm, radius_angstrom=settings.pocket_radius_angstrom,
                          flexible_radius_angstrom=settings.flexible_radius_angstrom,
                          max_gap_residues=settings.pocket_max_gap_residues,
                          protonation_ph=settings.protonation_ph)
+    # Explicit solvent: no boundary restraints (the whole protein moves in water);
+    # the GB systems then serve only for MM/GBSA on solvent-stripped frames.
     systems = build_complex_systems(model, ligand, ligand_xyz_nm,
                                     hydrogen_mass_amu=settings.hydrogen_mass_amu,
-                                    restraint_k_kj_mol_nm2=settings.restraint_k_kj_mol_nm2)
-    record.n_atoms = systems.topology.getNumAtoms()
+                                    restraint_k_kj_mol_nm2=0.0 if explicit
+                                    else settings.restraint_k_kj_mol_nm2)
+    dynamics = solvate_complex(systems, ligand, settings) if explicit else None
+    record.n_atoms = (dynamics or systems).topology.getNumAtoms()
+    if dynamics is not None:
+        solvent = count_solvent(dynamics)
+        record.notes.append(f"{solvent['n_waters']} waters, {solvent['n_na']} Na+, "
+                            f"{solvent['n_cl']} Cl-, box {dynamics.box_vectors_nm[0, 0]:.2f} nm")
     with open(run_dir / "complex_start.pdb", "w") as handle:
         app.PDBFile.writeFile(systems.topology, systems.positions_nm * 10.0 * unit.angstrom, handle)
-    result = run_md(systems, settings, platform, run_dir)
+    result = _run_md_with_fallback(systems, dynamics, settings, platform, run_dir, record)
     if result.retries:
         record.notes.append(f"NaN energy: rerun at {result.timestep_fs:g} fs")
     summary = summarize_frames(result.frames)
@@ -158,6 +205,7 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
         setattr(record, key, value)
     record.ns_simulated = result.ns_simulated
     record.ns_per_day = result.ns_per_day
+    record.wall_ns_per_day = result.wall_ns_per_day
     record.frames_parquet = str(result.frames_path)
     record.status, record.reason_code = "ok", ""
 

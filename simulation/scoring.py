@@ -4,6 +4,10 @@ Single-trajectory MM/GBSA: the receptor and ligand energies are evaluated on
 coordinates taken from the complex frame, so bonded terms cancel exactly and
 ΔG_bind ≈ E_complex − E_receptor − E_ligand (gas-phase MM + GB + surface
 term; no entropy). Restraints are excluded (they are in force group 1).
+In explicit solvent the frame's complex atoms are scored the same way, with
+water and ions stripped. The ligand RMSD is measured in the protein's frame:
+without fitting when restraints hold the protein in place (implicit), after
+superposing the protein CA atoms on the start when nothing does (explicit).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import openmm
 import openmm.unit as unit
 from scipy.spatial import cKDTree
 
-from simulation.platform import PlatformChoice
+from simulation.platform import PlatformChoice, create_context
 from simulation.system import ComplexSystems
 
 KJ_PER_KCAL = 4.184
@@ -21,8 +25,22 @@ CONTACT_CUTOFF_NM = 0.4
 
 
 def _energy_context(system: openmm.System, platform: PlatformChoice) -> openmm.Context:
-    return openmm.Context(system, openmm.VerletIntegrator(0.001), platform.platform,
-                          platform.properties)
+    return create_context(system, openmm.VerletIntegrator(0.001), platform)
+
+
+def superpose(mobile: np.ndarray, target: np.ndarray):
+    """Least-squares rigid fit (Kabsch) of ``mobile`` onto ``target``.
+
+    Returns
+    -------
+    callable
+        Applies the fitted rotation and translation to any (n, 3) array.
+    """
+    mobile_c, target_c = mobile.mean(axis=0), target.mean(axis=0)
+    u, _, vt = np.linalg.svd((mobile - mobile_c).T @ (target - target_c))
+    sign = np.sign(np.linalg.det(vt.T @ u.T))  # no reflections
+    rotation = vt.T @ np.diag([1.0, 1.0, sign]) @ u.T
+    return lambda xyz: (xyz - mobile_c) @ rotation.T + target_c
 
 
 def _energy(context: openmm.Context, positions_nm: np.ndarray) -> float:
@@ -40,10 +58,13 @@ class FrameScorer:
         The complex, receptor and ligand systems; the reference pose for the
         RMSD is ``systems.positions_nm`` (the input pose, before minimization).
     platform
-        Platform for the two small energy contexts.
+        Platform for the small energy contexts.
+    fit_rmsd
+        Superpose the protein's CA atoms on the start before the ligand RMSD.
     """
 
-    def __init__(self, systems: ComplexSystems, platform: PlatformChoice) -> None:
+    def __init__(self, systems: ComplexSystems, platform: PlatformChoice,
+                 fit_rmsd: bool = False) -> None:
         atoms = list(systems.topology.atoms())
         heavy = np.array([a.element.symbol != "H" for a in atoms])
         self._ligand = systems.ligand_atoms
@@ -51,6 +72,11 @@ class FrameScorer:
         self._ligand_heavy = systems.ligand_atoms[heavy[systems.ligand_atoms]]
         self._receptor_heavy = systems.receptor_atoms[heavy[systems.receptor_atoms]]
         self._reference = systems.positions_nm[self._ligand_heavy].copy()
+        receptor = set(self._receptor.tolist())
+        self._fit_atoms = (np.array([a.index for a in atoms if a.name == "CA" and a.index
+                                     in receptor]) if fit_rmsd else None)
+        if self._fit_atoms is not None:
+            self._fit_reference = systems.positions_nm[self._fit_atoms].copy()
         self._receptor_ctx = _energy_context(systems.receptor_system, platform)
         self._ligand_ctx = _energy_context(systems.ligand_system, platform)
         self._complex_ctx = None
@@ -58,8 +84,11 @@ class FrameScorer:
         self._platform = platform
 
     def ligand_rmsd_angstrom(self, positions_nm: np.ndarray) -> float:
-        """Heavy-atom RMSD of the ligand to its input pose, without fitting (Å)."""
-        diff = positions_nm[self._ligand_heavy] - self._reference
+        """Heavy-atom RMSD of the ligand to its input pose in the protein's frame (Å)."""
+        ligand = positions_nm[self._ligand_heavy]
+        if self._fit_atoms is not None and len(self._fit_atoms) >= 3:
+            ligand = superpose(positions_nm[self._fit_atoms], self._fit_reference)(ligand)
+        diff = ligand - self._reference
         return float(np.sqrt((diff ** 2).sum(axis=1).mean()) * 10.0)
 
     def n_contacts(self, positions_nm: np.ndarray) -> int:

@@ -5,11 +5,13 @@ within 8 Å of the ligand) in implicit solvent, 4 fs steps with hydrogen mass
 repartitioning and a few picoseconds of production per ligand, so that one
 ligand takes about a minute on two CPU cores. On a GPU, set
 ``pocket_radius_angstrom=None`` (whole protein) and raise the step counts.
+``mode="explicit"`` (TIP3P, PME, 0.15 M NaCl, barostat) always simulates the
+whole protein: a cut pocket has no place in a periodic water box.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -17,6 +19,16 @@ from moltwin.settings_base import StrictModel
 
 PlatformName = Literal["auto", "CUDA", "OpenCL", "CPU", "Reference"]
 ChargeMethod = Literal["nagl", "am1bcc", "mmff94"]
+SolventMode = Literal["implicit", "explicit"]
+PoseMethod = Literal["auto", "mcs", "dock"]
+PoseCheck = Literal["reject", "warn", "off"]
+LigandProtonation = Literal["dimorphite", "keep"]
+
+_EXPLICIT_POCKET = (
+    "explicit solvent simulates the whole protein: set pocket_radius_angstrom to null. "
+    "A cut pocket cannot sit in a periodic water box: its cut ends and ACE/NME caps "
+    "would be solvated like real protein surface and its restrained boundary would fight "
+    "the barostat.")
 
 
 class SimulationSettings(StrictModel):
@@ -27,31 +39,70 @@ class SimulationSettings(StrictModel):
         "auto", description="OpenMM platform; 'auto' probes CUDA, OpenCL, then CPU.")
     cpu_threads: int | None = Field(
         None, ge=1, description="Threads for the CPU platform; None lets OpenMM decide.")
+    simulations_per_gpu: int = Field(
+        2, ge=1, le=16, description="Concurrent simulations (processes) sharing one GPU in "
+        "batch runs; CPU platforms always run one at a time.")
+
+    # --- solvent --------------------------------------------------------------------
+    mode: SolventMode = Field(
+        "implicit", description="'implicit': GB OBC2 (fast screening; pocket or whole protein); "
+        "'explicit': TIP3P water box with PME, NaCl and a barostat (whole protein).")
+    box_padding_nm: float = Field(
+        1.0, gt=0, description="Explicit mode: water between the complex and the box faces.")
+    ionic_strength_molar: float = Field(
+        0.15, ge=0, le=2.0, description="Explicit mode: NaCl concentration (plus neutralizing ions).")
+    nonbonded_cutoff_nm: float = Field(
+        0.9, ge=0.7, le=1.5, description="Explicit mode: real-space cutoff of PME and Lennard-Jones.")
+    pressure_bar: float = Field(1.0, gt=0, description="Explicit mode: barostat pressure.")
+    barostat_interval_steps: int = Field(25, ge=1, description="Explicit mode: MC barostat interval.")
 
     # --- protein and pocket ---------------------------------------------------------
-    protonation_ph: float = Field(7.4, ge=0, le=14, description="pH for PDBFixer hydrogens.")
+    protonation_ph: float = Field(
+        7.4, ge=0, le=14, description="pH for PDBFixer hydrogens and ligand protonation.")
     keep_water: bool = Field(False, description="Keep crystal waters in protein preparation.")
     pocket_radius_angstrom: float | None = Field(
         8.0, gt=0, description="Keep residues with any atom this close to the ligand; "
-        "None simulates the whole protein.")
+        "None simulates the whole protein (always None in explicit mode).")
     pocket_max_gap_residues: int = Field(
         2, ge=0, description="Fill gaps of at most this many residues between pocket segments.")
     flexible_radius_angstrom: float = Field(
-        5.0, ge=0, description="Pocket residues farther than this from the ligand are held "
-        "by restraints on all heavy atoms; nearer ones only on CA.")
+        5.0, ge=0, description="Implicit mode: protein residues farther than this from the "
+        "ligand have their backbone restrained (caps: all heavy atoms).")
     restraint_k_kj_mol_nm2: float = Field(
         1000.0, ge=0, description="Force constant of the positional restraints.")
 
+    # --- pose -------------------------------------------------------------------------
+    pose_method: PoseMethod = Field(
+        "auto", description="How SMILES ligands are posed: 'mcs' on the most similar reference, "
+        "'dock' with AutoDock Vina in a box around the references, 'auto' = MCS, and Vina "
+        "when the ligand shares no core with any reference or its MCS pose fails the checks.")
+    dock_exhaustiveness: int = Field(8, ge=1, le=64, description="Vina search exhaustiveness.")
+    dock_box_padding_angstrom: float = Field(
+        6.0, ge=2.0, description="Vina box = extent of the reference ligands plus this on each side.")
+    pose_check: PoseCheck = Field(
+        "reject", description="PoseBusters plausibility checks before MD: 'reject' makes a failing "
+        "pose a failure record, 'warn' only notes it, 'off' skips the checks.")
+    clash_distance_angstrom: float = Field(
+        1.0, ge=0, description="A pose with a ligand–protein heavy-atom pair closer than this "
+        "is rejected as implausible.")
+
     # --- ligand -------------------------------------------------------------------
+    ligand_protonation: LigandProtonation = Field(
+        "dimorphite", description="SMILES ligands without formal charges get their dominant "
+        "protonation state at protonation_ph from dimorphite-dl; 'keep' uses them as given. "
+        "Provided poses (SDF) always keep their own hydrogens.")
+    add_missing_hydrogens: bool = Field(
+        False, description="A provided pose without hydrogens gets them from RDKit (with "
+        "coordinates) instead of being a failure record.")
     ligand_force_field: str = Field("gaff-2.11", description="GAFF version for the ligand.")
     charge_methods: tuple[ChargeMethod, ...] = Field(
         ("nagl", "am1bcc", "mmff94"), min_length=1,
         description="Partial-charge methods tried in order until one works.")
     nagl_model: str = Field("openff-gnn-am1bcc-1.0.0.pt", description="NAGL charge model file.")
+    nagl_timeout_s: float = Field(
+        60.0, gt=0, description="Time limit of NAGL on one ligand (large conjugated systems "
+        "can take hours in its resonance enumeration).")
     sqm_timeout_s: float = Field(120.0, gt=0, description="Time limit of one sqm AM1-BCC run.")
-    clash_distance_angstrom: float = Field(
-        1.0, ge=0, description="A pose with a ligand–protein heavy-atom pair closer than this "
-        "is rejected as implausible.")
 
     # --- dynamics -------------------------------------------------------------------
     temperature_kelvin: float = Field(300.0, gt=0)
@@ -67,6 +118,16 @@ class SimulationSettings(StrictModel):
     checkpoint_interval_steps: int = Field(
         2500, ge=1, description="Write a restart checkpoint every this many production steps.")
     seed: int = Field(2024, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _explicit_means_whole_protein(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("mode") == "explicit":
+            if "pocket_radius_angstrom" not in data:
+                data = {**data, "pocket_radius_angstrom": None}
+            elif data["pocket_radius_angstrom"] is not None:
+                raise ValueError(_EXPLICIT_POCKET)
+        return data
 
     @model_validator(mode="after")
     def _check_intervals(self) -> "SimulationSettings":

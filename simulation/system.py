@@ -105,9 +105,17 @@ def add_implicit_solvent(system: openmm.System, topology: app.Topology) -> openm
 
 def add_positional_restraints(system: openmm.System, atoms, positions_nm: np.ndarray,
                               k_kj_mol_nm2: float, parameter: str = "k_boundary"):
-    """Harmonic restraints of ``atoms`` to their positions; strength is a global parameter."""
-    # Plain distance: periodicdistance() would wrap with the default 2 nm box.
-    force = openmm.CustomExternalForce(f"0.5*{parameter}*((x-x0)^2+(y-y0)^2+(z-z0)^2)")
+    """Harmonic restraints of ``atoms`` to their positions; strength is a global parameter.
+
+    Periodic systems use the minimum-image distance (atoms may be wrapped into
+    the box); non-periodic ones the plain distance, since periodicdistance()
+    would wrap with OpenMM's default 2 nm box.
+    """
+    if system.usesPeriodicBoundaryConditions():
+        expression = f"0.5*{parameter}*periodicdistance(x,y,z,x0,y0,z0)^2"
+    else:
+        expression = f"0.5*{parameter}*((x-x0)^2+(y-y0)^2+(z-z0)^2)"
+    force = openmm.CustomExternalForce(expression)
     force.addGlobalParameter(parameter, k_kj_mol_nm2)
     for name in ("x0", "y0", "z0"):
         force.addPerParticleParameter(name)
@@ -116,6 +124,42 @@ def add_positional_restraints(system: openmm.System, atoms, positions_nm: np.nda
     force.setForceGroup(RESTRAINT_GROUP)
     system.addForce(force)
     return force
+
+
+@dataclass(slots=True)
+class DynamicsSystem:
+    """What the integrator moves: the complex alone (implicit) or the solvated box (explicit).
+
+    Attributes
+    ----------
+    system, topology, positions_nm
+        The simulated system; the complex (protein, then ligand) comes first.
+    n_solute_atoms
+        Atoms of the complex; the rest are water and ions.
+    box_vectors_nm
+        3x3 periodic box vectors for explicit solvent, None for implicit.
+    """
+
+    system: openmm.System
+    topology: app.Topology
+    positions_nm: np.ndarray
+    n_solute_atoms: int
+    box_vectors_nm: np.ndarray | None = None
+
+    @property
+    def periodic(self) -> bool:
+        return self.box_vectors_nm is not None
+
+    @classmethod
+    def implicit(cls, systems: "ComplexSystems") -> "DynamicsSystem":
+        """The GB complex of ``systems`` as the simulated system."""
+        return cls(systems.complex_system, systems.topology, systems.positions_nm,
+                   systems.topology.getNumAtoms())
+
+
+def complex_forcefield(ligand: LigandParameters) -> app.ForceField:
+    """amber14 ff14SB + TIP3P (with its ions) + this ligand's GAFF2 template."""
+    return _forcefield(ligand)
 
 
 def _forcefield(ligand: LigandParameters) -> app.ForceField:

@@ -13,16 +13,19 @@ from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
 @app.command()
 def simulate(protein: Path = typer.Option(..., "--protein", help="Protein PDB file."),
              ligands: Path = typer.Option(..., "--ligands", help="Ligands: SDF with 3D poses, or .smi/.csv with SMILES."),
-             reference_ligand: Optional[Path] = typer.Option(None, "--reference-ligand", help="Posed reference ligand(s) SDF for MCS placement of SMILES input."),
+             reference_ligand: Optional[Path] = typer.Option(None, "--reference-ligand", help="Posed reference ligand(s) SDF: MCS templates and docking box for SMILES input."),
              length_ps: Optional[float] = typer.Option(None, "--length-ps", help="Production length in ps."),
              platform: str = typer.Option("auto", "--platform", help="auto|CUDA|OpenCL|CPU|Reference"),
+             mode: str = typer.Option("implicit", "--mode", help="implicit (GB, pocket on CPU) | explicit (TIP3P box, whole protein)."),
+             pose_method: str = typer.Option("auto", "--pose-method", help="SMILES input: auto (MCS, else Vina) | mcs | dock."),
              out: Path = typer.Option(..., "--out", help="Output folder."),
              as_json: bool = JsonOpt) -> None:
     """Simulate protein–ligand complexes with OpenMM; one results row per ligand (failures included)."""
     try:
         from moltwin.simulate_cmd import simulate_files
 
-        table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out)
+        table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out,
+                               mode=mode, pose_method=pose_method)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -70,3 +70,12 @@ def test_am1bcc_via_sqm_agrees_with_nagl(ejm31):
     nagl = parametrize_ligand(ejm31)
     assert sqm.charge_method == "am1bcc"
     assert np.abs(sqm.charges - nagl.charges).max() < 0.1
+
+
+def test_nagl_time_limit_falls_back_and_recovers(ejm31):
+    # NAGL runs in a helper process: an overrun kills it and the next method is used ...
+    slow = parametrize_ligand(ejm31, charge_methods=("nagl", "mmff94"), nagl_timeout_s=1e-3)
+    assert slow.charge_method == "mmff94"
+    assert "did not finish within" in slow.notes[0]
+    # ... and the next call starts a fresh helper
+    assert parametrize_ligand(ejm31).charge_method == "nagl"

@@ -4,7 +4,7 @@ Tasks are thin wrappers over :mod:`moltwin.stages`; they pass a small JSON-able
 :class:`~moltwin.stages.RunContext` and return small dicts, never RDKit Mols.
 Bulk tables live as Parquet under ``results/<run_id>/``.
 
-- Resume: ``generate``, ``filter`` and ``train_predict`` go through the content-keyed stage
+- Resume: ``generate``, ``filter``, ``train_predict`` and ``admet`` go through the content-keyed stage
   cache of :mod:`moltwin.resume` (the same one ``--no-prefect`` uses), and simulations reuse
   their content-keyed run directories and checkpoints, so a re-run after a crash or a
   cancel redoes only what is missing. Prefect's own result cache stays off (``NO_CACHE``):
@@ -101,6 +101,11 @@ def _simulate_all(ctx: stages.RunContext, items: list[dict]) -> list[dict]:
     return simulate_ligand.map(unmapped(ctx), items).result()
 
 
+@_task
+def predict_admet(ctx: stages.RunContext) -> dict:
+    return resume.cached_admet(ctx)
+
+
 @_io_task
 def rank_and_report(ctx: stages.RunContext, sim_records: list[dict], train_info: dict) -> dict:
     return stages.stage_rank_and_report(ctx, sim_records, train_info)
@@ -111,7 +116,7 @@ def _publish_artifacts(project: str, summary: dict) -> None:
     decisions = ", ".join(f"{k}: {v}" for k, v in summary.get("decisions", {}).items())
     sims = summary.get("simulations", [])
     ok = sum(s["status"] == "ok" for s in sims)
-    reused = ", ".join(f"{k}" for k in ("generate", "filter", "model")
+    reused = ", ".join(f"{k}" for k in ("generate", "filter", "model", "admet")
                        if summary.get(k, {}).get("cache") == "hit") or "none"
     create_markdown_artifact(key=f"screen-summary-{key}", description="Screen run summary", markdown=(
         f"# Screen {summary['run_id']}\n\n"
@@ -152,16 +157,17 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
         gen = generate(ctx)
         filt = resume.cached_filter(ctx, compute=_fan_out_filter)
         train = train_and_predict(ctx)
-        for name, out in (("generate", gen), ("filter", filt), ("train_predict", train)):
-            logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         items = select_for_simulation(ctx)
         records = _simulate_all(ctx, items)
+        admet = predict_admet(ctx)
+        for name, out in (("generate", gen), ("filter", filt), ("train_predict", train), ("admet", admet)):
+            logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         result = rank_and_report(ctx, records, train)
     except Exception as exc:
         stages.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise
     summary = stages.finish_run(ctx, "completed", {
-        "sync": sync, "generate": gen, "filter": filt, "model": train,
+        "sync": sync, "generate": gen, "filter": filt, "model": train, "admet": admet,
         "simulations": stages.summarize_simulations(records), **result})
     _publish_artifacts(config.project, summary)
     return summary

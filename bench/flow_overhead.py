@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
           f"all flow walls: {', '.join(f'{w:.2f}' for w, _ in walls)}")
     print(f"orchestration overhead: {wall - total:+.2f} s, ratio flow/direct = {wall / total:.3f}; "
           f"outside-task share of the flow: {(wall - in_tasks) / wall:.1%}")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

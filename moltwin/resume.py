@@ -1,6 +1,6 @@
 """Resume for the screen job: the cacheable stages, keyed on content, with or without Prefect.
 
-``generate``, ``filter`` and ``train_predict`` are looked up in the stage cache
+``generate``, ``filter``, ``train_predict`` and ``admet`` are looked up in the stage cache
 (:mod:`moltwin.stage_cache`) before they run; a hit copies their tables into the new run
 folder and replays their store writes only where the store lacks them (registration and
 the prediction ledger are idempotent). ``sync`` (a database read) and ``rank/report``
@@ -37,6 +37,11 @@ TRAIN_PREDICT = StageSpec(
     settings=lambda c: {"model": c.model},
     libraries=("rdkit", "numpy", "pandas", "scikit-learn", "scipy"))
 
+ADMET = StageSpec(
+    "admet", inputs=("filter_kept", "measured_properties"), outputs=("admet",),
+    settings=lambda c: {"admet": c.admet},
+    libraries=("rdkit", "numpy", "pandas", "admet-ai", "chemprop", "torch"))
+
 #: Simulation failures that come from the molecule, so the same inputs fail the same way.
 #: Charge assignment is left out: it can fail on a time limit under load.
 DETERMINISTIC_SIM_FAILURES = frozenset({
@@ -46,7 +51,8 @@ DETERMINISTIC_SIM_FAILURES = frozenset({
 
 
 def _run_cached(ctx, spec: StageSpec, compute: Callable, *, accept=None, on_hit=None,
-                variant: str = "_", meta: dict | None = None) -> dict:
+                variant: str = "_", meta: dict | None = None, keep: Callable[[dict], bool] | None = None
+                ) -> dict:
     key = stage_key(spec, ctx.path, ctx.config)
     entry = find_entry(spec, key, accept)
     if entry is not None:
@@ -56,7 +62,8 @@ def _run_cached(ctx, spec: StageSpec, compute: Callable, *, accept=None, on_hit=
         log.info("stage %s: reused cached result %s", spec.name, key[:16])
         return result
     result = compute(ctx)
-    save_entry(spec, key, ctx.path, result, variant=variant, meta=meta)
+    if keep is None or keep(result):
+        save_entry(spec, key, ctx.path, result, variant=variant, meta=meta)
     return {**result, "cache": "miss", "cache_key": key[:16]}
 
 
@@ -143,6 +150,21 @@ def cached_train_predict(ctx) -> dict:
             record_predictions(store, cfg.project, preds, model_id, ctx.run_id)
 
     return _run_cached(ctx, TRAIN_PREDICT, stages.stage_train_predict, accept=accept, on_hit=on_hit)
+
+
+def cached_admet(ctx) -> dict:
+    """:func:`moltwin.stages.stage_admet`, reused when the compounds and ADMET settings match.
+
+    A run where admet-ai could not predict (no numbers, only a note) is not stored: the
+    next run tries again.
+    """
+    from moltwin import stages
+
+    def on_hit(entry: CacheEntry) -> None:
+        (ctx.path / "admet_note.txt").write_text(str(entry.result.get("note", "")))
+
+    return _run_cached(ctx, ADMET, stages.stage_admet, on_hit=on_hit,
+                       keep=lambda result: result.get("n_admet", 0) > 0)
 
 
 def reuse_failed_simulation(request, settings, work_dir: Path) -> dict | None:

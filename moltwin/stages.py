@@ -358,7 +358,7 @@ def finish_run(ctx: RunContext, status: str, summary: dict, error: str = "") -> 
 
 def run_screen(config: RunConfig, db_url: str) -> dict:
     """Run every stage in order without Prefect (same outputs as the Prefect flow)."""
-    from moltwin.resume import cached_filter, cached_generate, cached_train_predict
+    from moltwin.resume import cached_admet, cached_filter, cached_generate, cached_train_predict
     from moltwin.transient import call_with_retries
 
     ctx = begin_run(config, db_url)
@@ -369,7 +369,7 @@ def run_screen(config: RunConfig, db_url: str) -> dict:
         train = cached_train_predict(ctx)
         records = [call_with_retries(lambda item=item: stage_simulate_one(ctx, item))
                    for item in select_for_simulation(ctx)]
-        admet = stage_admet(ctx)
+        admet = cached_admet(ctx)
         result = stage_rank_and_report(ctx, records, train)
     except Exception as exc:
         finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))

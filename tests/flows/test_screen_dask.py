@@ -40,7 +40,8 @@ def _run_on_dask(tmp_path, monkeypatch, overrides):
 
 def test_filter_chunks_fan_out_on_a_local_dask_cluster(tmp_path, monkeypatch):
     cfg, db, state = _run_on_dask(tmp_path, monkeypatch, [
-        "generate.max_candidates=24", "screen.batch_size=6", "screen.simulate_top_n=0"])
+        "generate.max_candidates=24", "screen.batch_size=6", "screen.simulate_top_n=0",
+        "model.model_kinds=[random_forest]", "model.n_estimators=20", "model.cv_folds=3", "admet.enabled=false"])
     summary = state.result()
     assert summary["status"] == "completed"
     chunk_runs = [t for t in _task_runs(state.state_details.flow_run_id) if t.name.startswith("filter-chunk-")]

@@ -110,7 +110,7 @@ def _n_simulations(site: Site) -> int:
 
 def test_sigkill_after_filter_then_rerun_reuses_the_finished_stages(tmp_path, monkeypatch):
     overrides = ["generate.max_candidates=30", "screen.simulate_top_n=0", "model.model_kinds=[random_forest]",
-                 "model.n_estimators=20", "model.cv_folds=3"]
+                 "model.n_estimators=20", "model.cv_folds=3", "admet.enabled=false"]  # ADMET reuse: unit-tested
     site = Site(tmp_path / "killed")
     _kill_when(site, overrides, prefect=False, ready=lambda: _filter_cached(site))
     store = open_store(site.db)

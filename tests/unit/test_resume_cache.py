@@ -25,6 +25,7 @@ def test_hits_reuse_tables_and_replay_store_writes_into_a_fresh_database(tmp_pat
     cfg = load_config(DEMO_CONFIG, [*SMALL, f"results_dir={tmp_path / 'results'}"])
     first_ctx, first = _run(cfg, f"sqlite:///{tmp_path / 'a.db'}")
     assert [first[k]["cache"] for k in ("generate", "filter", "train")] == ["miss"] * 3
+    admet = resume.cached_admet(first_ctx)
 
     # Same twin home, a new empty database (e.g. moving to PostgreSQL): everything is a hit, and the
     # store still gets the registered survivors, the model and the prediction ledger.
@@ -32,7 +33,13 @@ def test_hits_reuse_tables_and_replay_store_writes_into_a_fresh_database(tmp_pat
     second_ctx, second = _run(cfg, db_b)
     assert [second[k]["cache"] for k in ("generate", "filter", "train")] == ["hit"] * 3
     assert second["filter"]["n_kept"] == first["filter"]["n_kept"]
-    for name in ("candidates", "filter_kept", "funnel", "predictions"):
+    again = resume.cached_admet(second_ctx)
+    if admet["n_admet"]:  # stored only when admet-ai predicted something
+        assert again["cache"] == "hit" and again["note"] == admet["note"]
+        assert (second_ctx.path / "admet_note.txt").read_text() == admet["note"]
+    else:
+        assert again["cache"] == "miss"
+    for name in ("candidates", "filter_kept", "funnel", "predictions", *(["admet"] if admet["n_admet"] else [])):
         pd.testing.assert_frame_equal(pd.read_parquet(first_ctx.path / f"{name}.parquet"),
                                       pd.read_parquet(second_ctx.path / f"{name}.parquet"))
     store = open_store(db_b)

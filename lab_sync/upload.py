@@ -142,7 +142,15 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         report.n_invalid = len(table.rows)
         return report
     valid: list[Measurement] = []
+    first_seen: dict[tuple, int] = {}
     for row, line in zip(table.rows, table.line_numbers):
+        # An identical line repeated is a copy-paste slip, not a replicate: store it once.
+        key = tuple(sorted(row.items()))
+        if key in first_seen:
+            report.errors.append(RowError(line, "_row", "", f"exact duplicate of row {first_seen[key]} "
+                                          "(stored once; give replicates a replicate id to keep both)"))
+            continue
+        first_seen[key] = line
         m, errs = validate_row(row, line, default_assay=default_assay,
                                comma_decimal=comma_decimal or table.delimiter == ";")
         report.errors.extend(errs)

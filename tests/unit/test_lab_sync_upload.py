@@ -115,3 +115,14 @@ def test_unregistered_id_without_smiles_is_a_row_error(store, tmp_path):
     f.write_text("compound_id,assay_id,endpoint,value,units\nNEW-1,X,IC50,5,nM\n")
     rep = _upload(store, f, tmp_path)
     assert rep.exit_code == 2 and "not registered" in rep.errors[0].reason
+
+
+def test_exact_duplicate_rows_are_reported_and_stored_once(store, tmp_path):
+    f = tmp_path / "dups.csv"
+    line = "C1,CC(=O)Nc1ccc(O)cc1,X,IC50,5,uM,1\n"
+    f.write_text("compound_id,smiles,assay_id,endpoint,value,units,replicate\n" + line + line
+                 + "C1,CC(=O)Nc1ccc(O)cc1,X,IC50,6,uM,2\n")
+    rep = _upload(store, f, tmp_path)
+    assert rep.exit_code == 1 and rep.n_valid == 2
+    assert [(e.row, e.reason.split(" (")[0]) for e in rep.errors] == [(3, "exact duplicate of row 2")]
+    assert sorted(store.read_table("measurements", "tyk2")["replicate"]) == ["1", "2"]

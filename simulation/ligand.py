@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -108,13 +109,18 @@ def am1bcc_charges(mol: Chem.Mol, timeout_s: float) -> np.ndarray:
         Chem.MolToMolFile(mol, os.path.join(tmp, "lig.mol"))
         cmd = ["antechamber", "-i", "lig.mol", "-fi", "mdl", "-o", "lig.mol2", "-fo", "mol2",
                "-c", "bcc", "-nc", str(net_charge), "-at", "gaff2", "-pf", "y", "-dr", "no"]
+        # antechamber starts sqm as its own child: run it in a new process group and kill the whole
+        # group on timeout, or sqm keeps burning a core long after we gave up on it.
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         try:
-            subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout_s,
-                           check=True)
+            stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             raise RuntimeError(f"sqm did not finish within {timeout_s:.0f} s") from exc
-        except subprocess.CalledProcessError as exc:
-            raise RuntimeError(f"antechamber failed: {exc.stderr[-300:] or exc.stdout[-300:]}") from exc
+        if proc.returncode != 0:
+            raise RuntimeError(f"antechamber failed: {stderr[-300:] or stdout[-300:]}")
         text = Path(tmp, "lig.mol2").read_text()
     block = text.split("@<TRIPOS>ATOM")[1].split("@<TRIPOS>")[0]
     charges = [float(line.split()[8]) for line in block.strip().splitlines()]

@@ -16,9 +16,9 @@ Spearman ρ, Kendall τ; positive = right direction):
 
 Writes ``bench/results/jacs_tyk2_<platform>[_quick].csv`` (per ligand),
 ``..._summary.csv`` and ``....md`` (the table, with the platform named).
-PoseBusters runs in ``warn`` mode here: three published poses fail its checks
-(jmc_30 has a 1.47 Å nitrile bond; ejm_44 and ejm_49 touch the protein) and
-are simulated anyway, flagged in the table.
+PoseBusters runs in ``warn`` mode here: one published pose fails its checks
+(jmc_30 has a 1.47 Å nitrile C≡N bond) and is simulated anyway, flagged in
+the table.
 
     .venv/bin/python bench/jacs_tyk2.py --quick     # 4 ligands, 1 ps each
     .venv/bin/python bench/jacs_tyk2.py             # 16 ligands, 5 ps each

@@ -114,6 +114,11 @@ def test_md_on_water_box_scores_stripped_frames(pocket_systems, solvated, tmp_pa
     assert (frames["mmgbsa_kcal_mol"] < 0).all() and (frames["n_contacts"] > 10).all()
     assert frames["ligand_rmsd_A"].max() < 2.0
     assert result.wall_ns_per_day > 0 and result.ns_per_day >= result.wall_ns_per_day
+    # the checkpoint carries the barostat's box: a longer run resumes from it
+    longer = run_md(systems, SMALL_BOX.model_copy(update={"production_steps": 30}),
+                    select_platform("CPU"), tmp_path, dynamics=solvated, fit_rmsd=True)
+    assert longer.resumed and len(longer.frames) == 3
+    assert longer.frames.iloc[:2].equals(frames)
 
 
 def test_box_too_small_is_a_failure_record(tmp_path, ejm31):

@@ -14,7 +14,7 @@ from rdkit import Chem
 from moltwin.errors import SimulationError
 from simulation.analyse import summarize_frames
 from simulation.ligand import parametrize_ligand
-from simulation.md import FRAME_COLUMNS, run_md
+from simulation.md import CHECKPOINT_FILE, FRAME_COLUMNS, run_md
 from simulation.platform import select_platform
 from simulation.pocket import build_pocket
 from simulation.protein import prepare_protein
@@ -94,7 +94,7 @@ def test_run_md_writes_frames_and_resumes(systems, platform, tmp_path):
     assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 4
     assert frames["time_ps"].iloc[-1] == pytest.approx(0.08)
     assert np.isfinite(frames.to_numpy(dtype=float)).all()
-    assert result.ns_per_day > 0 and (tmp_path / "checkpoint.xml").is_file()
+    assert result.ns_per_day > 0 and (tmp_path / CHECKPOINT_FILE).is_file()
     summary = summarize_frames(frames)
     assert summary["n_frames"] == 4 and summary["rmsd_max_A"] < 2.0
     # a second call finds the finished checkpoint: no new steps, same frames
@@ -115,7 +115,7 @@ def test_nan_energy_retries_then_fails(systems, platform, tmp_path, caplog):
         run_md(broken, TINY, platform, tmp_path)
     assert info.value.reason_code == "nan_energy"
     assert "retrying with half the timestep" in caplog.text
-    assert not (tmp_path / "checkpoint.xml").exists()
+    assert not (tmp_path / CHECKPOINT_FILE).exists()
 
 
 def test_summary_of_empty_frames_is_nan():

@@ -24,6 +24,7 @@ import openmm.unit as unit
 
 from moltwin.errors import SimulationError
 from simulation.ligand import LigandParameters
+from simulation.reproducible import fixed_python_random
 from simulation.settings import SimulationSettings
 from simulation.system import ComplexSystems, DynamicsSystem, complex_forcefield
 
@@ -99,10 +100,11 @@ def solvate_complex(systems: ComplexSystems, ligand: LigandParameters,
     forcefield = complex_forcefield(ligand)
     modeller = app.Modeller(systems.topology, systems.positions_nm * unit.nanometer)
     try:
-        modeller.addSolvent(forcefield, model=WATER_MODEL,
-                            padding=settings.box_padding_nm * unit.nanometer,
-                            ionicStrength=settings.ionic_strength_molar * unit.molar,
-                            positiveIon="Na+", negativeIon="Cl-", neutralize=True)
+        with fixed_python_random(settings.seed):
+            modeller.addSolvent(forcefield, model=WATER_MODEL,
+                                padding=settings.box_padding_nm * unit.nanometer,
+                                ionicStrength=settings.ionic_strength_molar * unit.molar,
+                                positiveIon="Na+", negativeIon="Cl-", neutralize=True)
         system = forcefield.createSystem(
             modeller.topology, nonbondedMethod=app.PME,
             nonbondedCutoff=settings.nonbonded_cutoff_nm * unit.nanometer,

@@ -21,6 +21,7 @@ import openmm.unit as unit
 from scipy.spatial import cKDTree
 
 from simulation.protein import PreparedProtein
+from simulation.reproducible import fixed_python_random
 
 _BACKBONE = ("N", "CA", "C")
 _PEPTIDE_BOND_MAX_NM = 0.2
@@ -218,7 +219,10 @@ def build_pocket(protein: PreparedProtein, ligand_xyz_nm: np.ndarray, *, radius_
     top, positions, caps, n_caps = _cut_pocket(protein, segments)
     modeller = app.Modeller(top, unit.Quantity([openmm.Vec3(*map(float, p)) for p in positions], unit.nanometer))
     cap_ids = {(r.chain.index, r.id, r.name) for r in caps}
-    modeller.addHydrogens(pH=protonation_ph)
+    # Seeded start positions and a single-threaded minimizer: the same pocket on every build.
+    with fixed_python_random():
+        modeller.addHydrogens(pH=protonation_ph,
+                              platform=openmm.Platform.getPlatformByName("Reference"))
     positions_nm = np.asarray(modeller.positions.value_in_unit(unit.nanometer), dtype=float)
     restrained = _restrained_atoms(modeller.topology, positions_nm, ligand_xyz_nm, flex_nm, cap_ids)
     return ProteinModel(modeller.topology, positions_nm, restrained, "pocket", n_source, n_caps)

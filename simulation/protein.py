@@ -20,6 +20,7 @@ import openmm.app as app
 import openmm.unit as unit
 
 from moltwin.errors import BadInputError, SimulationError
+from simulation.reproducible import fixed_python_random
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,9 @@ def _fix_protein(pdb_path: Path, protonation_ph: float, keep_water: bool):
     fixer.replaceNonstandardResidues()
     _remove_heterogens(fixer, keep_water)
     fixer.findMissingAtoms()
-    fixer.addMissingAtoms()
-    fixer.addMissingHydrogens(pH=protonation_ph)
+    with fixed_python_random():
+        fixer.addMissingAtoms()
+        fixer.addMissingHydrogens(pH=protonation_ph)
     return fixer.topology, fixer.positions
 
 

@@ -85,3 +85,15 @@ def test_whole_protein_mode(protein, ejm31_xyz_nm):
     assert whole.mode == "whole" and whole.n_caps == 0
     assert whole.topology.getNumAtoms() == protein.topology.getNumAtoms()
     assert 0 < len(whole.restrained_atoms) < whole.topology.getNumAtoms()
+
+
+def test_pocket_build_is_repeatable_and_leaves_global_random_alone(protein, pocket, ejm31_xyz_nm):
+    # Modeller.addHydrogens jitters new hydrogens with Python's global random: seeded per build
+    import random
+
+    random.seed(7)
+    expected_next = random.random()
+    random.seed(7)
+    again = build_pocket(protein, ejm31_xyz_nm, radius_angstrom=8.0)
+    assert random.random() == expected_next  # the caller's random stream is untouched
+    assert np.array_equal(again.positions_nm, pocket.positions_nm)

@@ -19,13 +19,19 @@ Printed figures:
 * the pipeline/floor ratios (wall clock and CPU time; CPU time is the steadier one on a
   busy machine), the 1 -> N process speed-up (wall, and the CPU-time estimate for free
   cores), and peak memory (parent RSS, largest worker RSS, PSS of the whole process
-  tree) at n/10 and n molecules, to show memory does not grow with the input.
+  tree) at n/10 and n molecules, to show memory does not grow with the input;
+* the machine's ceiling for that speed-up: N independent 1-process pipelines, each on
+  1/N of the input, started at once in separate interpreters (no pool, nothing shared).
+  Their speed-up over the 1-process run is what the cores give this code when nothing
+  is shared; on a VM whose cores contend (shared caches, memory bandwidth, SMT on the
+  host) it is below N, and the pool's speed-up is judged against it too.
 
 Usage::
 
     python bench/chem_throughput.py            # 100,000 molecules
     python bench/chem_throughput.py --quick    # 10,000 molecules
     python bench/chem_throughput.py --repeats 3 --processes 2
+    python bench/chem_throughput.py --sections pipeline,parallel,ceiling   # skip the floors
 """
 
 from __future__ import annotations
@@ -264,6 +270,41 @@ def peak_rss(path: Path, processes: int, chunk_size: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def pipeline_child(path: Path, chunk_size: int) -> None:
+    """One 1-process pipeline in a fresh interpreter (warm-up untimed); prints its timing as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        run_pipeline(replicate(100, tmp / "warm.smi"), tmp, 1, chunk_size)
+        wall, cpu = time.perf_counter(), time.process_time()
+        summary = run_pipeline(path, tmp, 1, chunk_size)
+        print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                          "n": summary["n_input"]}))
+
+
+def independent_runs(path: Path, processes: int, chunk_size: int, tmp: Path) -> list[dict]:
+    """Split ``path`` into ``processes`` parts and run a 1-process pipeline on each, all at once."""
+    lines = path.read_text().splitlines(keepends=True)
+    size = -(-len(lines) // processes)
+    parts = []
+    for i in range(processes):
+        part = tmp / f"part{i}.smi"
+        part.write_text("".join(lines[i * size:(i + 1) * size]))
+        parts.append(part)
+    children = [subprocess.Popen([sys.executable, __file__, "--pipeline-child", str(part),
+                                  "--chunk-size", str(chunk_size)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, text=True) for part in parts]
+    results = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode:
+            raise SystemExit(f"independent pipeline run failed (exit {child.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+SECTIONS = ("floor", "pipeline", "parallel", "ceiling", "memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="molecules (first_5K replicated)")
@@ -271,11 +312,24 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2, help="processes of the parallel run")
     parser.add_argument("--repeats", type=int, default=1, help="alternating timed runs (best kept)")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help="comma-separated subset of " + ",".join(SECTIONS)
+                        + " (parallel and ceiling need pipeline)")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.rss_child, args.processes, args.chunk_size)
         return
+    if args.pipeline_child:
+        pipeline_child(args.pipeline_child, args.chunk_size)
+        return
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
+    if {"parallel", "ceiling"} & set(sections) and "pipeline" not in sections:
+        parser.error("sections parallel and ceiling compare against pipeline: add it")
     n = 10_000 if args.quick else args.n
     procs, chunk = args.processes, args.chunk_size
     with tempfile.TemporaryDirectory() as tmp:
@@ -288,6 +342,10 @@ def main() -> None:
               f"structure dedup off); chunks of {chunk}; best of {args.repeats} alternating runs")
         runs = {"loop": lambda: floor_chain(lib), "phased": lambda: floor_chain(lib, chunk),
                 "pipeline": lambda: run_pipeline(lib, tmp, 1, chunk)}
+        if "floor" not in sections:
+            runs = {k: v for k, v in runs.items() if k not in ("loop", "phased")}
+        if "pipeline" not in sections:
+            runs.pop("pipeline")
         best: dict[str, tuple[float, float]] = {}
         counts: dict[str, tuple[int, int, int]] = {}
         for _ in range(args.repeats):
@@ -305,17 +363,33 @@ def main() -> None:
                   f"kept {kept} rejected {rejected} failed {failed}")
         if len(set(counts.values())) != 1:
             print("WARNING: floor and pipeline disagree on the counts; the chains differ")
-        p_wall, p_cpu = best["pipeline"]
+        p_wall, p_cpu = best.get("pipeline", (float("nan"), float("nan")))
         for name in ("loop", "phased"):
+            if name not in best or "pipeline" not in best:
+                continue
             f_wall, f_cpu = best[name]
             print(f"ratio pipeline / {labels[name]:<24}{f_wall / p_wall:6.3f} wall {f_cpu / p_cpu:6.3f}"
                   " CPU   (target >= 0.85)")
-        s2, q_wall, q_parent, q_workers = timed(run_pipeline, lib, tmp, procs, chunk)
-        estimate = p_cpu / ((q_parent + q_workers) / procs)
-        print(f"pipeline, {procs} processes:    {n / q_wall:8.1f} mol/s wall   speed-up 1 -> {procs}: "
-              f"{p_wall / q_wall:.2f}x wall (target >= 1.8x)\n  CPU s: parent {q_parent:.1f} + "
-              f"workers {q_workers:.1f} vs {p_cpu:.1f} serial -> {estimate:.2f}x if {procs} cores were "
-              f"free; same kept count as serial: {s2['n_kept'] == counts['pipeline'][0]}")
+        speedup = None
+        if "parallel" in sections:
+            s2, q_wall, q_parent, q_workers = timed(run_pipeline, lib, tmp, procs, chunk)
+            estimate = p_cpu / ((q_parent + q_workers) / procs)
+            speedup = p_wall / q_wall
+            print(f"pipeline, {procs} processes:    {n / q_wall:8.1f} mol/s wall   speed-up 1 -> {procs}: "
+                  f"{speedup:.2f}x wall (target >= 1.8x)\n  CPU s: parent {q_parent:.1f} + "
+                  f"workers {q_workers:.1f} vs {p_cpu:.1f} serial -> {estimate:.2f}x if {procs} cores "
+                  f"were free; same kept count as serial: {s2['n_kept'] == counts['pipeline'][0]}")
+        if "ceiling" in sections:
+            parts = independent_runs(lib, procs, chunk, tmp)
+            ceiling = p_wall / max(p["wall"] for p in parts)
+            inflation = sum(p["cpu"] for p in parts) / p_cpu
+            print(f"ceiling, {procs} independent 1-process pipelines on 1/{procs} each, at once: "
+                  f"speed-up {ceiling:.2f}x wall; their CPU s {inflation:.3f}x the serial run's "
+                  "(>1: the cores slow each other down)")
+            if speedup is not None:
+                print(f"  pool speed-up / ceiling: {speedup / ceiling:.3f}  (1.0 = the pool costs nothing)")
+        if "memory" not in sections:
+            return
         small = replicate(max(n // 10, 2 * procs * chunk), tmp / "small.smi")  # every worker busy
         for label, path in (("n/10", small), ("n", lib)):
             rss = peak_rss(path, procs, chunk)

@@ -60,6 +60,7 @@ def time_direct(config, db_url: str) -> dict[str, float]:
     timed("generate", stages.stage_generate, ctx)
     timed("filter", stages.stage_filter, ctx)
     train = timed("train_predict", stages.stage_train_predict, ctx)
+    timed("admet", stages.stage_admet, ctx)
     items = timed("select", stages.select_for_simulation, ctx)
     records = [timed("simulate", stages.stage_simulate_one, ctx, item) for item in items]
     print("direct run simulations:", [(r["compound_id"], r["status"], r["reason_code"]) for r in records],

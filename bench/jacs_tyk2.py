@@ -22,6 +22,7 @@ the table.
 
     .venv/bin/python bench/jacs_tyk2.py --quick     # 4 ligands, 1 ps each
     .venv/bin/python bench/jacs_tyk2.py             # 16 ligands, 5 ps each
+    .venv/bin/python bench/jacs_tyk2.py --production-ps 20   # writes ..._cpu_20ps.*
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     wall_min = (time.perf_counter() - tic) / 60.0
     summary = summarize(table)
     tag = f"{platform.name.lower()}{'_quick' if args.quick else ''}"
+    if args.whole_protein:
+        tag += "_whole"
+    if args.production_ps:  # a non-default length gets its own files
+        tag += f"_{ps:g}ps"
     RESULTS.mkdir(parents=True, exist_ok=True)
     keep = ["compound_id", "dg_exp_kcal_mol", "heavy_atoms", "status", "reason_code", "mmgbsa_kcal_mol",
             "mmgbsa_sem_kcal_mol", "rmsd_mean_A", "frac_frames_within_2A", "contacts_mean", "n_frames",

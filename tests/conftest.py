@@ -38,3 +38,15 @@ def datadir() -> Path:
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     return REPO / "tests" / "data"
+
+
+@pytest.fixture(scope="session")
+def tyk2_protein(tmp_path_factory):
+    """The bundled Tyk2 protein through PDBFixer, prepared once for the whole session.
+
+    Shared read-only by the simulation tests (each used to prepare its own copy).
+    """
+    from simulation.protein import prepare_protein
+
+    return prepare_protein(REPO / "data" / "tyk2" / "protein.pdb",
+                           cache_dir=tmp_path_factory.mktemp("tyk2_prep"))

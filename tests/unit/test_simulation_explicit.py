@@ -16,7 +16,6 @@ from simulation.ligand import parametrize_ligand
 from simulation.md import run_md
 from simulation.platform import select_platform
 from simulation.pocket import build_pocket
-from simulation.protein import prepare_protein
 from simulation.run import SimulationRequest, simulate_ligand
 from simulation.scoring import FrameScorer
 from simulation.settings import SimulationSettings
@@ -35,10 +34,10 @@ def ejm31():
 
 
 @pytest.fixture(scope="module")
-def pocket_systems(tmp_path_factory, ejm31):
+def pocket_systems(tyk2_protein, ejm31):
     # The mechanics are tested on a 5 Å pocket: simulate_ligand only ever solvates the
     # whole protein, which takes minutes on two CPU cores (see the slow test below).
-    protein = prepare_protein(DATA / "protein.pdb", cache_dir=tmp_path_factory.mktemp("prep"))
+    protein = tyk2_protein
     xyz_nm = ejm31.GetConformer().GetPositions() / 10.0
     ligand = parametrize_ligand(ejm31)
     pocket = build_pocket(protein, xyz_nm, radius_angstrom=5.0)
@@ -121,12 +120,17 @@ def test_md_on_water_box_scores_stripped_frames(pocket_systems, solvated, tmp_pa
     assert longer.frames.iloc[:2].equals(frames)
 
 
-def test_box_too_small_is_a_failure_record(tmp_path, ejm31):
+def _posed_request(mol, tmp_path) -> SimulationRequest:
+    """A request for ``mol`` (ejm_31) in its own pose, written to an SDF under ``tmp_path``."""
     pose = tmp_path / "ejm31.sdf"
     with Chem.SDWriter(str(pose)) as writer:
-        writer.write(ejm31)
-    request = SimulationRequest("ejm_31", Chem.MolToSmiles(Chem.RemoveHs(ejm31)), DATA / "protein.pdb",
-                                pose_sdf=pose)
+        writer.write(mol)
+    return SimulationRequest("ejm_31", Chem.MolToSmiles(Chem.RemoveHs(mol)), DATA / "protein.pdb",
+                             pose_sdf=pose)
+
+
+def test_box_too_small_is_a_failure_record(tmp_path, ejm31):
+    request = _posed_request(ejm31, tmp_path)
     settings = SimulationSettings(mode="explicit", box_padding_nm=0.3, platform="CPU")
     record = simulate_ligand(request, settings, tmp_path / "work")
     assert record.status == "failed" and record.reason_code == "box_too_small", record.message
@@ -135,11 +139,7 @@ def test_box_too_small_is_a_failure_record(tmp_path, ejm31):
 
 @pytest.mark.slow
 def test_explicit_whole_protein_few_steps(tmp_path, ejm31):
-    pose = tmp_path / "ejm31.sdf"
-    with Chem.SDWriter(str(pose)) as writer:
-        writer.write(ejm31)
-    request = SimulationRequest("ejm_31", Chem.MolToSmiles(Chem.RemoveHs(ejm31)), DATA / "protein.pdb",
-                                pose_sdf=pose)
+    request = _posed_request(ejm31, tmp_path)
     settings = SimulationSettings(mode="explicit", platform="CPU", minimize_max_iterations=20,
                                   equilibration_steps=10, production_steps=20,
                                   report_interval_steps=10)

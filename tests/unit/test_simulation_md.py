@@ -17,7 +17,6 @@ from simulation.ligand import parametrize_ligand
 from simulation.md import CHECKPOINT_FILE, FRAME_COLUMNS, run_md
 from simulation.platform import select_platform
 from simulation.pocket import build_pocket
-from simulation.protein import prepare_protein
 from simulation.scoring import FrameScorer
 from simulation.settings import SimulationSettings
 from simulation.system import RESTRAINT_GROUP, build_complex_systems, gb_parameters
@@ -33,8 +32,8 @@ def platform():
 
 
 @pytest.fixture(scope="module")
-def systems(tmp_path_factory):
-    protein = prepare_protein(DATA / "protein.pdb", cache_dir=tmp_path_factory.mktemp("prep"))
+def systems(tyk2_protein):
+    protein = tyk2_protein
     mol = next(iter(Chem.SDMolSupplier(str(DATA / "ligands.sdf"), removeHs=False)))
     xyz_nm = mol.GetConformer().GetPositions() / 10.0
     pocket = build_pocket(protein, xyz_nm, radius_angstrom=6.0)

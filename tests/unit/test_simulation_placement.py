@@ -12,7 +12,6 @@ from simulation.dock import docking_box
 from simulation.placement import place_ligand
 from simulation.plausibility import failed_pose_checks
 from simulation.pose import pose_from_sdf, read_reference_ligands
-from simulation.protein import prepare_protein
 from simulation.protonate import protonate_for_ph
 from simulation.settings import SimulationSettings
 
@@ -20,8 +19,8 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "tyk2"
 
 
 @pytest.fixture(scope="module")
-def protein(tmp_path_factory):
-    return prepare_protein(DATA / "protein.pdb", cache_dir=tmp_path_factory.mktemp("prep"))
+def protein(tyk2_protein):
+    return tyk2_protein
 
 
 @pytest.fixture(scope="module")

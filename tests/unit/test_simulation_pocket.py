@@ -15,8 +15,8 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "tyk2"
 
 
 @pytest.fixture(scope="module")
-def protein(tmp_path_factory):
-    return prepare_protein(DATA / "protein.pdb", cache_dir=tmp_path_factory.mktemp("prep"))
+def protein(tyk2_protein):
+    return tyk2_protein
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Runs the demo screen twice in this process, each time in a fresh twin home and database
 with the stage cache off (so both compute everything, MD included):
 
-1. the stage functions of :mod:`moltwin.stages` called one after another (what
+1. the stage functions of :mod:`pipeline.stages` called one after another (what
    ``moltwin screen --no-prefect`` does), each one timed;
 2. the Prefect ``screen`` flow (tasks, state tracking, artifacts, filter chunks mapped
    over the task runner), timed as a whole.
@@ -45,7 +45,7 @@ def _fresh_site(root: Path, name: str) -> str:
 
 def time_direct(config, db_url: str) -> dict[str, float]:
     """Each stage of ``run_screen`` called directly, timed (seconds)."""
-    from moltwin import stages
+    from pipeline import run_context, stages
 
     times: dict[str, float] = {}
 
@@ -55,7 +55,7 @@ def time_direct(config, db_url: str) -> dict[str, float]:
         times[name] = times.get(name, 0.0) + time.perf_counter() - tic
         return out
 
-    ctx = timed("begin_run", stages.begin_run, config, db_url)
+    ctx = timed("begin_run", run_context.begin_run, config, db_url)
     timed("sync", stages.stage_sync_measurements, ctx)
     timed("generate", stages.stage_generate, ctx)
     timed("filter", stages.stage_filter, ctx)
@@ -66,7 +66,7 @@ def time_direct(config, db_url: str) -> dict[str, float]:
     print("direct run simulations:", [(r["compound_id"], r["status"], r["reason_code"]) for r in records],
           file=sys.stderr)
     timed("rank_report", stages.stage_rank_and_report, ctx, records, train)
-    timed("finish_run", stages.finish_run, ctx, "completed", {})
+    timed("finish_run", run_context.finish_run, ctx, "completed", {})
     return times
 
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["MOLTWIN_STAGE_CACHE"] = "off"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from moltwin.config import DEMO_CONFIG, load_config
+    from pipeline.config import DEMO_CONFIG, load_config
 
     root = Path(tempfile.mkdtemp(prefix="moltwin-overhead-"))
     overrides = [*(QUICK if args.quick else []), *args.overrides, f"results_dir={root / 'results'}"]

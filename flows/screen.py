@@ -1,11 +1,11 @@
 """The ``screen`` Prefect flow: sync → generate → filter → train/predict → simulate → rank → report.
 
-Tasks are thin wrappers over :mod:`moltwin.stages`; they pass a small JSON-able
-:class:`~moltwin.stages.RunContext` and return small dicts, never RDKit Mols.
+Tasks are thin wrappers over :mod:`pipeline.stages`; they pass a small JSON-able
+:class:`~pipeline.stages.RunContext` and return small dicts, never RDKit Mols.
 Bulk tables live as Parquet under ``results/<run_id>/``.
 
 - Resume: ``generate``, ``filter``, ``train_predict`` and ``admet`` go through the content-keyed stage
-  cache of :mod:`moltwin.resume` (the same one ``--no-prefect`` uses), and simulations reuse
+  cache of :mod:`pipeline.resume` (the same one ``--no-prefect`` uses), and simulations reuse
   their content-keyed run directories and checkpoints, so a re-run after a crash or a
   cancel redoes only what is missing. Prefect's own result cache stays off (``NO_CACHE``):
   it would pickle task results and key on task inputs rather than on content.
@@ -29,8 +29,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.concurrency import gpu_slot
 from flows.retry import transient_retry_options
 from flows.runners import task_runner_from_env
-from moltwin import filter_fanout, resume, stages
-from moltwin.config import RunConfig
+from pipeline import filter_fanout, resume, run_context, stages
+from pipeline.config import RunConfig
 
 SIMULATE_DEPLOYMENT_ENV = "MOLTWIN_SIMULATE_DEPLOYMENT"
 
@@ -150,7 +150,7 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
     from lab_sync.store import resolve_db_url
 
     logger = get_run_logger()
-    ctx = stages.begin_run(config, resolve_db_url(db_url), run_id=run_id)
+    ctx = run_context.begin_run(config, resolve_db_url(db_url), run_id=run_id)
     logger.info("run %s writing to %s", ctx.run_id, ctx.run_dir)
     try:
         sync = sync_measurements(ctx)
@@ -164,9 +164,9 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
             logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         result = rank_and_report(ctx, records, train)
     except Exception as exc:
-        stages.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
+        run_context.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise
-    summary = stages.finish_run(ctx, "completed", {
+    summary = run_context.finish_run(ctx, "completed", {
         "sync": sync, "generate": gen, "filter": filt, "model": train, "admet": admet,
         "simulations": stages.summarize_simulations(records), **result})
     _publish_artifacts(config.project, summary)

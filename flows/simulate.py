@@ -20,7 +20,7 @@ from pydantic import Field
 
 from flows.concurrency import gpu_slot
 from flows.retry import transient_retry_options
-from moltwin import stages
+from pipeline import stages
 from moltwin.settings_base import StrictModel
 
 

@@ -1,7 +1,7 @@
 """The ``sync_assays`` Prefect flow: after an upload, retrain → re-predict → ledger → re-rank → report.
 
-Thin tasks over :mod:`moltwin.sync_stages` (which reuses the screen stages); the same
-steps run without Prefect in :func:`moltwin.sync_stages.sync_project`. Syncs of one
+Thin tasks over :mod:`pipeline.twin_update` (which reuses the screen stages); the same
+steps run without Prefect in :func:`pipeline.twin_update.sync_project`. Syncs of one
 project are serialized by the project's sync lock, held by the flow for its whole run.
 """
 
@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from lab_sync.store import open_store
-from moltwin import stages, sync_stages
+from pipeline import run_context, stages, twin_update
 from moltwin.settings_base import StrictModel
 
 _task = task(cache_policy=NO_CACHE)
@@ -35,39 +35,39 @@ class SyncAssaysParams(StrictModel):
 
 def load_settings(params: SyncAssaysParams):
     """The config given by ``config_path`` + ``overrides`` (None: use the project's latest run's)."""
-    from moltwin.config import load_config
+    from pipeline.config import load_config
 
     if params.config_path is not None:
         return load_config(params.config_path, params.overrides)
     if params.overrides:
-        cfg = sync_stages.resolve_config(open_store(params.db_url), params.project)
-        return sync_stages.apply_overrides(cfg, params.overrides) if cfg else None
+        cfg = twin_update.resolve_config(open_store(params.db_url), params.project)
+        return twin_update.apply_overrides(cfg, params.overrides) if cfg else None
     return None
 
 
 @_task
 def collect_inputs(ctx: stages.RunContext, base_dir: str | None) -> dict:
-    return sync_stages.stage_collect_inputs(ctx, base_dir)
+    return twin_update.stage_collect_inputs(ctx, base_dir)
 
 
 @_task
 def retrain_and_predict(ctx: stages.RunContext) -> dict:
-    return sync_stages.stage_retrain_predict(ctx)
+    return twin_update.stage_retrain_predict(ctx)
 
 
 @_task
 def score_ledger(ctx: stages.RunContext) -> list[dict]:
-    return sync_stages.stage_score_ledger(ctx)
+    return twin_update.stage_score_ledger(ctx)
 
 
 @_task
 def rank_and_report(ctx: stages.RunContext, train_info: dict) -> dict:
-    return stages.stage_rank_and_report(ctx, sync_stages.stored_simulations(ctx), train_info)
+    return stages.stage_rank_and_report(ctx, twin_update.stored_simulations(ctx), train_info)
 
 
 @_task
 def compare_rankings(ctx: stages.RunContext, previous_run_id: str | None) -> list[dict]:
-    return sync_stages.stage_compare_rankings(ctx, previous_run_id)
+    return twin_update.stage_compare_rankings(ctx, previous_run_id)
 
 
 def artifact_key(kind: str, project: str) -> str:
@@ -93,12 +93,12 @@ def sync_assays_flow(params: SyncAssaysParams) -> dict:
     """Bring a project's twin up to date after an upload; returns the run summary."""
     logger = get_run_logger()
     store = open_store(params.db_url)
-    with sync_stages.project_sync_lock(store, params.project):
-        ctx, plan = sync_stages.begin_sync(params.db_url, params.project, load_settings(params),
+    with twin_update.project_sync_lock(store, params.project):
+        ctx, plan = twin_update.begin_sync(params.db_url, params.project, load_settings(params),
                                            params.results_dir)
         if ctx is None:
             logger.warning(plan["note"])
-            summary = sync_stages.record_skipped_sync(params.db_url, params.project, params.upload_id,
+            summary = twin_update.record_skipped_sync(params.db_url, params.project, params.upload_id,
                                                   plan["note"], Path(params.results_dir or "results"))
             publish_sync_artifacts(summary)
             return summary
@@ -112,9 +112,9 @@ def sync_assays_flow(params: SyncAssaysParams) -> dict:
                 ranked = rank_and_report(ctx, model)
                 changes = compare_rankings(ctx, plan["previous_run_id"])
         except Exception as exc:
-            stages.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
+            run_context.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
             raise
-        summary = stages.finish_run(ctx, "completed", sync_stages.sync_summary(
+        summary = run_context.finish_run(ctx, "completed", twin_update.sync_summary(
             ctx, params.upload_id, inputs, model, ledger, ranked, changes))
     publish_sync_artifacts(summary)
     return summary

@@ -1,4 +1,10 @@
-"""MolTwin: a digital twin of a drug-discovery compound series.
+"""MolTwin's kernel: the ground every other package stands on.
+
+``errors`` (one exception hierarchy), ``records`` (failure records), ``settings_base``
+(strict pydantic base), ``paths`` (the twin home), ``provenance`` (hashes, run ids, code
+version) and ``transient`` (telling retryable failures from chemistry failures). The
+kernel imports nothing of MolTwin's own; every layer above may import it. The layers are
+drawn in ``docs/architecture.md`` and kept true by ``tests/unit/test_layers.py``.
 
 Kept import-light on purpose: ``moltwin --help`` must answer instantly, so heavy
 libraries (RDKit, OpenMM, Prefect, scikit-learn) are imported inside commands.

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from lab_sync.store import open_store
-from lab_sync.web.app import create_app
-from lab_sync.web.context import WebSettings
-from lab_sync.web.users import add_user
+from interfaces.web.app import create_app
+from interfaces.web.context import WebSettings
+from interfaces.web.users import add_user
 
 
 def _ranking_changes(store_url, project, upload_id):

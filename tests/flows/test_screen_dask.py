@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from moltwin import stages
-from moltwin.config import DEMO_CONFIG, load_config
+from pipeline import run_context, stages
+from pipeline.config import DEMO_CONFIG, load_config
 
 FAST_MD = ["simulate.charge_methods=[mmff94]", "simulate.pose_method=mcs", "simulate.pose_check=\"off\"",
            "simulate.ligand_protonation=keep", "simulate.minimize_max_iterations=20",
@@ -51,7 +51,7 @@ def test_filter_chunks_fan_out_on_a_local_dask_cluster(tmp_path, monkeypatch):
     # Same tables as the serial filter on the same candidates (a fresh store, no cache).
     run_dir = tmp_path / "results" / summary["run_id"]
     monkeypatch.setenv("MOLTWIN_STAGE_CACHE", "off")
-    serial = stages.begin_run(cfg, f"sqlite:///{tmp_path / 'serial.db'}")
+    serial = run_context.begin_run(cfg, f"sqlite:///{tmp_path / 'serial.db'}")
     stages.stage_sync_measurements(serial)
     shutil.copyfile(run_dir / "candidates.parquet", serial.path / "candidates.parquet")
     expected = stages.stage_filter(serial)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lab_sync.store import open_store
-from moltwin.config import DEMO_CONFIG, load_config
+from pipeline.config import DEMO_CONFIG, load_config
 
 SMALL = ["generate.max_candidates=40", "screen.simulate_top_n=1", "simulate.minimize_max_iterations=50",
          "simulate.equilibration_steps=20", "simulate.production_steps=40", "simulate.report_interval_steps=10"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lab_sync.store import open_store
 from lab_sync.upload import default_structure_key, upload_assay_file
-from moltwin.config import DEMO_CONFIG
+from pipeline.config import DEMO_CONFIG
 
 FAST_MODEL = ["model.model_kinds=[knn,random_forest]", "model.n_estimators=30", "model.cv_folds=3"]
 
@@ -74,7 +74,7 @@ def test_trigger_sync_schedules_the_sync_deployment_or_falls_back(tmp_path, monk
     from prefect.settings import PREFECT_API_URL
 
     from flows.sync_assays import sync_assays_flow
-    from moltwin.sync_trigger import trigger_sync
+    from flows.sync_trigger import trigger_sync
 
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
     sync_assays_flow.to_deployment(name="sync-assays").apply()

@@ -90,7 +90,7 @@ def _wait_final(env, flow_run_id: str, timeout_s: float = 1200):
 @pytest.mark.slow
 def test_screen_deployment_sends_simulations_to_the_gpu_pool(cluster):
     from lab_sync.store import open_store
-    from moltwin.config import load_config
+    from pipeline.config import load_config
 
     env, prefect, start, tmp = cluster
     prefect("work-pool", "create", "moltwin-cpu", "--type", "process")

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from lab_sync.store import open_store
-from moltwin.config import DEMO_CONFIG, load_config
+from pipeline.config import DEMO_CONFIG, load_config
 
 MOLTWIN = str(Path(sys.executable).parent / "moltwin")
 FAST_MD = ["simulate.charge_methods=[mmff94]", "simulate.pose_method=mcs", "simulate.pose_check=\"off\"",
@@ -117,7 +117,7 @@ def test_sigkill_after_filter_then_rerun_reuses_the_finished_stages(tmp_path, mo
     assert list(store.read_table("runs")["status"]) == ["running"]  # it died mid-run
     n_registered = store.count("compounds", "tyk2-demo")
 
-    from moltwin.stages import run_screen
+    from pipeline.screen import run_screen
 
     monkeypatch.setenv("MOLTWIN_HOME", str(site.home))
     cfg = load_config(DEMO_CONFIG, [*overrides, f"results_dir={site.results}"])

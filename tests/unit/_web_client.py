@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from lab_sync.store import TwinStore, open_store
-from lab_sync.web.app import create_app
-from lab_sync.web.context import WebSettings
-from lab_sync.web.users import add_user
+from interfaces.web.app import create_app
+from interfaces.web.context import WebSettings
+from interfaces.web.users import add_user
 
 
 @dataclass

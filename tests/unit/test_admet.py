@@ -180,7 +180,7 @@ def test_settings_reject_unknown_endpoints_and_fields():
 def test_cli_writes_the_table(tmp_path):
     from typer.testing import CliRunner
 
-    from moltwin.cli import app
+    from interfaces.cli import app
 
     smi = tmp_path / "in.smi"
     smi.write_text(f"{DRUGS['caffeine']} caffeine\n{DRUGS['dofetilide']} dofetilide\n")

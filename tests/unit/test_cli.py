@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run(args, tmp_path, **kw):
     env = {**os.environ, "MOLTWIN_HOME": str(tmp_path / "home"), "MOLTWIN_DB": str(tmp_path / "twin.db")}
-    return subprocess.run([sys.executable, "-m", "moltwin.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "interfaces.cli", *args], capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=300, **kw)
 
 
@@ -28,7 +28,7 @@ def test_help_lists_the_commands(tmp_path):
 
 
 def test_help_does_not_import_heavy_libraries(tmp_path):
-    code = ("import sys; sys.argv=['moltwin','--help']\nimport moltwin.cli\ntry:\n moltwin.cli.app()\n"
+    code = ("import sys; sys.argv=['moltwin','--help']\nimport interfaces.cli\ntry:\n interfaces.cli.app()\n"
             "except SystemExit: pass\nheavy=[m for m in ('rdkit','openmm','prefect','sklearn','pandas','torch') "
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)

@@ -17,7 +17,7 @@ CORE = "O=C(Nc1ccnc(NC(=O)[*:1])c1)[*:2]"
 
 def run(args, tmp_path):
     env = {**os.environ, "MOLTWIN_HOME": str(tmp_path / "home"), "MOLTWIN_DB": str(tmp_path / "twin.db")}
-    return subprocess.run([sys.executable, "-m", "moltwin.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "interfaces.cli", *map(str, args)], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=300)
 
 
@@ -73,7 +73,7 @@ def invoke(args):
     """In-process run (CliRunner) for the quick error cases; the exit code mapping is the same."""
     from typer.testing import CliRunner
 
-    from moltwin.cli import app
+    from interfaces.cli import app
 
     return CliRunner().invoke(app, [str(a) for a in args])
 

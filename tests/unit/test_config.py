@@ -1,6 +1,6 @@
 import pytest
 
-from moltwin.config import DEMO_CONFIG, load_config, save_config
+from pipeline.config import DEMO_CONFIG, load_config, save_config
 from moltwin.errors import ConfigError
 
 

@@ -6,8 +6,8 @@ import shutil
 
 import pandas as pd
 
-from moltwin import filter_fanout, stages
-from moltwin.config import DEMO_CONFIG, load_config
+from pipeline import filter_fanout, run_context, stages
+from pipeline.config import DEMO_CONFIG, load_config
 
 
 def _sorted(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -18,7 +18,7 @@ def test_chunked_filter_equals_serial_filter_with_cross_chunk_duplicates(tmp_pat
     monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
     cfg = load_config(DEMO_CONFIG, ["generate.max_candidates=60", "screen.batch_size=13",
                                     f"results_dir={tmp_path / 'results'}"])
-    serial = stages.begin_run(cfg, f"sqlite:///{tmp_path / 'a.db'}")
+    serial = run_context.begin_run(cfg, f"sqlite:///{tmp_path / 'a.db'}")
     stages.stage_sync_measurements(serial)
     stages.stage_generate(serial)
     cands = pd.read_parquet(serial.path / "candidates.parquet")
@@ -33,7 +33,7 @@ def test_chunked_filter_equals_serial_filter_with_cross_chunk_duplicates(tmp_pat
     cands = pd.concat([cands, extra], ignore_index=True)
     cands.to_parquet(serial.path / "candidates.parquet", index=False)
 
-    chunked = stages.begin_run(cfg, f"sqlite:///{tmp_path / 'b.db'}")
+    chunked = run_context.begin_run(cfg, f"sqlite:///{tmp_path / 'b.db'}")
     stages.stage_sync_measurements(chunked)
     shutil.copyfile(serial.path / "candidates.parquet", chunked.path / "candidates.parquet")
 

@@ -22,7 +22,7 @@ HEADER = "compound_id,smiles,assay_id,endpoint,qualifier,value,units,replicate,t
 
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MOLTWIN_HOME": str(tmp_path / "home"), "MOLTWIN_DB": str(tmp_path / "twin.db")}
-    return subprocess.run([sys.executable, "-m", "moltwin.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "interfaces.cli", *args], capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=300)
 
 

@@ -1,19 +1,19 @@
-"""moltwin.resume: stage-cache hits, the registry guard of the filter and store replay on a hit."""
+"""pipeline.resume: stage-cache hits, the registry guard of the filter and store replay on a hit."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from lab_sync.store import open_store
-from moltwin import resume, stages
-from moltwin.config import DEMO_CONFIG, load_config
+from pipeline import resume, run_context, stages
+from pipeline.config import DEMO_CONFIG, load_config
 
 SMALL = ["generate.max_candidates=20", "model.model_kinds=[random_forest]", "model.n_estimators=20",
          "model.cv_folds=3"]
 
 
 def _run(cfg, db: str) -> tuple[stages.RunContext, dict]:
-    ctx = stages.begin_run(cfg, db)
+    ctx = run_context.begin_run(cfg, db)
     stages.stage_sync_measurements(ctx)
     out = {"generate": resume.cached_generate(ctx), "filter": resume.cached_filter(ctx),
            "train": resume.cached_train_predict(ctx)}

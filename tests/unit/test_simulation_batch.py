@@ -98,7 +98,7 @@ def test_worker_processes_return_records_in_order(tmp_path):
 
 def test_cli_rejects_unknown_mode_and_pose_method(tmp_path):
     from moltwin.errors import BadInputError
-    from moltwin.simulate_cmd import simulate_files
+    from interfaces.cli.simulate_cmd import simulate_files
 
     ligands = tmp_path / "l.smi"
     ligands.write_text("CCO ethanol\n")

@@ -7,13 +7,13 @@ import json
 import pandas as pd
 import pytest
 
-from moltwin import stage_cache
-from moltwin.config import DEMO_CONFIG, load_config
-from moltwin.stage_cache import StageSpec, find_entry, restore_entry, save_entry, stage_key
+from pipeline import stage_cache
+from pipeline.config import DEMO_CONFIG, load_config
+from pipeline.stage_cache import StageSpec, find_entry, restore_entry, save_entry, stage_key
 from moltwin.transient import TransientError, call_with_retries, is_transient_exception, is_transient_record
 
 SPEC = StageSpec("demo_stage", inputs=("table_in",), outputs=("table_out", "optional_out"),
-                 settings=lambda c: {"filter": c.filter}, code=("moltwin/stage_cache.py",))
+                 settings=lambda c: {"filter": c.filter}, code=("pipeline/stage_cache.py",))
 
 
 @pytest.fixture()

@@ -163,8 +163,8 @@ def test_same_file_uploaded_twice_at_once_is_stored_once_on_postgres(pg_url, tmp
 def test_screen_stages_write_to_postgres(pg_url, tmp_path, monkeypatch):
     """Every store write of a screen run (runs, registry, models, prediction ledger, rankings)
     goes through psycopg: numpy values and booleans must be adapted."""
-    from moltwin.config import DEMO_CONFIG, load_config
-    from moltwin.stages import run_screen
+    from pipeline.config import DEMO_CONFIG, load_config
+    from pipeline.screen import run_screen
 
     monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
     cfg = load_config(DEMO_CONFIG, ["generate.max_candidates=20", "screen.simulate_top_n=0",

@@ -100,7 +100,7 @@ def test_supersede_after_the_fact(store, files, tmp_path):
 
 
 def test_cli_replace_same_name_and_sync_after_upload(files, tmp_path, monkeypatch):
-    from moltwin.cli import app
+    from interfaces.cli import app
 
     monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)

@@ -12,8 +12,8 @@ import pytest
 
 from lab_sync.store import open_store
 from lab_sync.upload import default_structure_key, upload_assay_file
-from moltwin.config import DEMO_CONFIG, load_config
-from moltwin.sync_stages import sync_project
+from pipeline.config import DEMO_CONFIG, load_config
+from pipeline.twin_update import sync_project
 
 FAST_MODEL = ["model.model_kinds=[knn,random_forest]", "model.n_estimators=30", "model.cv_folds=3"]
 
@@ -78,7 +78,7 @@ def test_the_same_file_sent_twice_at_once_is_stored_once(tmp_path, repo_dir, att
 def test_syncs_of_one_project_are_serialized_and_other_projects_are_not(tmp_path):
     import time
 
-    from moltwin.sync_stages import project_sync_lock
+    from pipeline.twin_update import project_sync_lock
 
     store = open_store(str(tmp_path / "twin.db"))
     spans: dict[str, tuple[float, float]] = {}

@@ -14,8 +14,8 @@ import pytest
 
 from lab_sync.store import open_store
 from lab_sync.upload import default_structure_key, upload_assay_file
-from moltwin.config import DEMO_CONFIG, load_config
-from moltwin.sync_stages import apply_overrides, resolve_config, sync_project
+from pipeline.config import DEMO_CONFIG, load_config
+from pipeline.twin_update import apply_overrides, resolve_config, sync_project
 
 FAST_MODEL = ["model.model_kinds=[knn,random_forest]", "model.n_estimators=30", "model.cv_folds=3"]
 
@@ -108,7 +108,7 @@ def test_too_few_measurements_skip_the_retrain_with_a_note(tmp_path, repo_dir, m
 
 
 def test_a_project_without_settings_is_skipped_and_recorded(tmp_path, repo_dir, monkeypatch):
-    from moltwin.sync_trigger import trigger_sync
+    from flows.sync_trigger import trigger_sync
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     first, _, _ = split_tyk2(repo_dir, tmp_path)

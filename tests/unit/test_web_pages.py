@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from _web_client import check_file, hidden, make_web, sign_in, text_of
 from lab_sync.store import open_store
-from lab_sync.web.forms import parse_multipart
-from lab_sync.web.users import authenticate
-from moltwin.cli import app as cli_app
+from interfaces.web.forms import parse_multipart
+from interfaces.web.users import authenticate
+from interfaces.cli import app as cli_app
 
 
 def test_every_page_needs_a_signed_in_user(tmp_path):

@@ -160,7 +160,7 @@ def test_twin_update_states_are_shown(tmp_path, messy, monkeypatch):
 
     for trigger, expected in [("auto", "twin update: not available"),
                               (broken, "twin update: failed: RuntimeError: model training needs 5")]:
-        monkeypatch.setitem(sys.modules, "moltwin.sync_trigger", None)  # the hook is not installed
+        monkeypatch.setitem(sys.modules, "flows.sync_trigger", None)  # the hook is not installed
         web = make_web(tmp_path / str(id(trigger)), sync_trigger=trigger)
         with web.client() as client:
             csrf = sign_in(client, web, "alice")

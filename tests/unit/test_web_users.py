@@ -9,8 +9,8 @@ from sqlalchemy import insert, inspect
 
 from lab_sync import schema
 from lab_sync.store import open_store, utcnow
-from lab_sync.web.staging import Staging
-from lab_sync.web.users import (add_user, authenticate, close_session, csrf_ok, find_session, hash_token,
+from interfaces.web.staging import Staging
+from interfaces.web.users import (add_user, authenticate, close_session, csrf_ok, find_session, hash_token,
                                 list_users, open_session, verify_token)
 from moltwin.errors import BadInputError
 

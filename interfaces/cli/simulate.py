@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 
 @app.command()
@@ -22,7 +22,7 @@ def simulate(protein: Path = typer.Option(..., "--protein", help="Protein PDB fi
              as_json: bool = JsonOpt) -> None:
     """Simulate protein–ligand complexes with OpenMM; one results row per ligand (failures included)."""
     try:
-        from moltwin.simulate_cmd import simulate_files
+        from interfaces.cli.simulate_cmd import simulate_files
 
         table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out,
                                mode=mode, pose_method=pose_method)

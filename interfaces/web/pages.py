@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from lab_sync.store import TwinStore
-from lab_sync.web.context import SESSION_COOKIE, SMALL_FORM_BYTES, current_session, get_ctx
-from lab_sync.web.forms import BadForm, BodyTooLarge, read_form
-from lab_sync.web.users import authenticate, close_session, csrf_ok, open_session
+from interfaces.web.context import SESSION_COOKIE, SMALL_FORM_BYTES, current_session, get_ctx
+from interfaces.web.forms import BadForm, BodyTooLarge, read_form
+from interfaces.web.users import authenticate, close_session, csrf_ok, open_session
 
 router = APIRouter()
 PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

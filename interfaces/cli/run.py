@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 
 @app.command()
@@ -28,13 +28,13 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
            as_json: bool = JsonOpt) -> None:
     """Screen a series: generate → filter → predict → simulate → rank → report."""
     try:
-        from moltwin.config import load_config
+        from pipeline.config import load_config
         from lab_sync.store import resolve_db_url
 
         cfg = load_config(config, overrides)
         db_url = resolve_db_url(db)
         if no_prefect:
-            from moltwin.stages import run_screen
+            from pipeline.screen import run_screen
 
             summary = run_screen(cfg, db_url)
         else:
@@ -59,7 +59,7 @@ def report(run: str = typer.Argument("latest", help="Run id, or 'latest'."),
            as_json: bool = JsonOpt) -> None:
     """Re-write the HTML/CSV/Parquet/SDF report of a finished run from its stored tables."""
     try:
-        from moltwin.stages import rewrite_report
+        from pipeline.report import rewrite_report
 
         paths = rewrite_report(results_dir, run)
     except Exception as exc:  # noqa: BLE001

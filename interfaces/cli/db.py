@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 db_app = typer.Typer(help="Inspect and migrate the twin store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

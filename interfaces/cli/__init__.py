@@ -1,7 +1,7 @@
 """``moltwin`` command line. Heavy imports live inside the commands so ``--help`` is instant.
 
 Exit codes: 0 ok, 1 the run failed (or committed with some invalid rows), 2 bad input.
-Each area registers its commands from its own module (``moltwin/cli/<area>.py``).
+Each area registers its commands from its own module (``interfaces/cli/<area>.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def emit(payload: object, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
 
 
-from moltwin.cli import assays, chem, db, models, run, serve, simulate  # noqa: E402,F401  (registers the commands)
+from interfaces.cli import assays, chem, db, models, run, serve, simulate  # noqa: E402,F401  (registers the commands)
 
 
 def main() -> None:

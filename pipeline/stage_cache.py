@@ -66,7 +66,7 @@ class StageSpec:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     settings: Callable[[object], dict]
-    code: tuple[str, ...] = ("chem", "moltwin/stages.py")
+    code: tuple[str, ...] = ("chem", "pipeline/stages.py")
     libraries: tuple[str, ...] = ("rdkit", "numpy", "pandas")
 
 

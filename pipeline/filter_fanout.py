@@ -5,7 +5,7 @@ under ``<run>/filter_chunks/``, splitting off ids repeated from an earlier chunk
 :func:`filter_chunk` standardizes and filters one chunk with no shared state, so chunks can
 run on any worker that sees the run folder; :func:`combine_filter_chunks` merges them in
 input order and moves structures an earlier chunk already had into the failures. Both steps
-use :class:`chem.dedup.StreamDedup`, so the tables equal :func:`moltwin.stages.stage_filter`'s
+use :class:`chem.dedup.StreamDedup`, so the tables equal :func:`pipeline.stages.stage_filter`'s
 serial stream: same kept and rejected rows, same failures, same funnel.
 """
 

@@ -15,10 +15,10 @@ from starlette.responses import PlainTextResponse, Response
 
 from lab_sync.store import open_store
 from lab_sync.upload import StructureKey, default_structure_key
-from lab_sync.web import pages, uploads
-from lab_sync.web.context import WebContext, WebSettings, cached_structure_key
-from lab_sync.web.staging import Staging
-from lab_sync.web.twin_update import TriggerChoice, TwinUpdater
+from interfaces.web import pages, uploads
+from interfaces.web.context import WebContext, WebSettings, cached_structure_key
+from interfaces.web.staging import Staging
+from interfaces.web.updater import TriggerChoice, TwinUpdater
 from moltwin.paths import twin_home
 
 # Everything the pages need comes from this server; inline styles are the only exception.
@@ -53,7 +53,7 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
         Upload limit, staging and archive folders, cookie and session options.
     sync_trigger
         Called as ``sync_trigger(store_url, project, upload_id) -> dict`` after each commit.
-        ``"auto"`` uses ``moltwin.sync_trigger.trigger_sync`` when it is installed; ``None`` never updates.
+        ``"auto"`` uses ``flows.sync_trigger.trigger_sync`` when it is installed; ``None`` never updates.
     structure_key
         SMILES -> (canonical SMILES, InChIKey), as for :func:`lab_sync.upload.upload_assay_file`.
     """

@@ -2,77 +2,23 @@
 
 Each stage reads what earlier stages wrote under the run folder (Parquet) and writes
 its own outputs there, returning a small JSON-able dict. ``flows/screen.py`` wraps
-each stage in a Prefect task; :func:`run_screen` calls them in order without Prefect.
-That keeps the science testable and the orchestration thin.
+each stage in a Prefect task; :func:`pipeline.screen.run_screen` calls them in order
+without Prefect. Caching and resume wrap these stages from outside
+(:mod:`pipeline.resume`): a stage never imports its wrapper.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import traceback
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from moltwin.config import RunConfig
 from lab_sync.twin_records import as_float
-from moltwin.provenance import code_version, file_sha256, new_run_id
+from pipeline.run_context import RunContext, previous_ranked_run, read_table, run_store, write_table
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """What every stage needs to find the run: small, JSON-able, safe to pass to tasks."""
-
-    run_id: str
-    run_dir: str
-    db_url: str
-    config_json: str
-
-    @property
-    def config(self) -> RunConfig:
-        return RunConfig.model_validate_json(self.config_json)
-
-    @property
-    def path(self) -> Path:
-        return Path(self.run_dir)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _store(ctx: RunContext):
-    from lab_sync.store import open_store
-
-    return open_store(ctx.db_url)
-
-
-def _write(df: pd.DataFrame, ctx: RunContext, name: str) -> str:
-    path = ctx.path / f"{name}.parquet"
-    df.to_parquet(path, index=False)
-    return str(path)
-
-
-def _read(ctx: RunContext, name: str) -> pd.DataFrame:
-    path = ctx.path / f"{name}.parquet"
-    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
-
-
-def begin_run(config: RunConfig, db_url: str, kind: str = "screen", run_id: str | None = None) -> RunContext:
-    """Create the run folder, save the config and record the run as started in the store."""
-    from lab_sync.store import open_store
-    from moltwin.config import save_config
-
-    run_id = run_id or new_run_id(kind)
-    run_dir = (Path(config.results_dir) / run_id).resolve()
-    save_config(config, run_dir)
-    open_store(db_url).start_run(run_id=run_id, project=config.project, kind=kind,
-                                 config_json=config.model_dump_json(), config_hash=config.config_hash(),
-                                 code_version=code_version(), results_dir=str(run_dir))
-    return RunContext(run_id, str(run_dir), db_url, config.model_dump_json())
 
 
 def stage_sync_measurements(ctx: RunContext) -> dict:
@@ -81,7 +27,7 @@ def stage_sync_measurements(ctx: RunContext) -> dict:
     from lab_sync.twin_records import series_activities
     from lab_sync.upload import upload_assay_file
 
-    cfg, store = ctx.config, _store(ctx)
+    cfg, store = ctx.config, run_store(ctx)
     out: dict = {"upload": None}
     if cfg.measurements_csv:
         rep = upload_assay_file(store, cfg.measurements_csv, cfg.project, uploader=f"run:{ctx.run_id}")
@@ -89,7 +35,7 @@ def stage_sync_measurements(ctx: RunContext) -> dict:
         out["upload"]["n_errors"] = len(rep.errors)
     measured, assay = series_activities(store, cfg.project)
     out["primary_assay"] = assay
-    _write(measured, ctx, "measured")
+    write_table(measured, ctx, "measured")
     out["n_measured_compounds"] = int(len(measured))
     return out
 
@@ -99,7 +45,7 @@ def stage_generate(ctx: RunContext) -> dict:
     from chem.generate import generate_candidates
 
     cfg = ctx.config
-    measured = _read(ctx, "measured")
+    measured = read_table(ctx, "measured")
     if measured.empty:
         from moltwin.errors import ModelError
 
@@ -109,10 +55,10 @@ def stage_generate(ctx: RunContext) -> dict:
     if settings.core_smiles is None:
         settings = settings.model_copy(update={"core_smiles": cfg.target.core_smiles})
     result = generate_candidates(settings, measured[["compound_id", "smiles"]])
-    _write(result.candidates, ctx, "candidates")
+    write_table(result.candidates, ctx, "candidates")
     failures = getattr(result, "failures", None)
     if failures is not None and len(failures):
-        _write(pd.DataFrame(failures) if not isinstance(failures, pd.DataFrame) else failures, ctx,
+        write_table(pd.DataFrame(failures) if not isinstance(failures, pd.DataFrame) else failures, ctx,
                "failures_generate")
     return {"n_candidates": int(len(result.candidates))}
 
@@ -122,8 +68,8 @@ def stage_filter(ctx: RunContext) -> dict:
     register the survivors in the twin."""
     from chem.batch import combine_results, process_stream
 
-    cfg, store = ctx.config, _store(ctx)
-    candidates = _read(ctx, "candidates")
+    cfg, store = ctx.config, run_store(ctx)
+    candidates = read_table(ctx, "candidates")
     registry = store.read_table("compounds", cfg.project)
     size = cfg.screen.batch_size
     chunks = (candidates.iloc[i:i + size] for i in range(0, len(candidates), size))
@@ -136,21 +82,21 @@ def stage_filter(ctx: RunContext) -> dict:
 def finish_filter(ctx: RunContext, result) -> dict:
     """Write the filter tables of a :class:`chem.batch.BatchResult`, register the survivors
     and compute the measured series' properties (shared by the serial and the chunked filter)."""
-    cfg, store = ctx.config, _store(ctx)
-    _write(result.kept, ctx, "filter_kept")
-    _write(result.rejected, ctx, "filter_rejected")
-    _write(result.funnel, ctx, "funnel")
-    _write(result.failures, ctx, "failures_filter")
+    cfg, store = ctx.config, run_store(ctx)
+    write_table(result.kept, ctx, "filter_kept")
+    write_table(result.rejected, ctx, "filter_rejected")
+    write_table(result.funnel, ctx, "funnel")
+    write_table(result.failures, ctx, "failures_filter")
     if len(result.kept):
         store.register_compounds(cfg.project, result.kept.to_dict("records"))
     # Properties of the measured series, for ranking (they are never filtered out).
-    measured = _read(ctx, "measured")
+    measured = read_table(ctx, "measured")
     if len(measured):
         from chem.filters import apply_filters
 
         props = apply_filters(measured[["compound_id", "smiles"]], cfg.filter)
         both = pd.concat([props.kept, props.rejected], ignore_index=True)
-        _write(both, ctx, "measured_properties")
+        write_table(both, ctx, "measured_properties")
     return {"n_kept": int(len(result.kept)), "n_rejected": int(len(result.rejected)),
             "n_failed": int(len(result.failures)), "funnel": result.funnel.to_dict("records")}
 
@@ -164,15 +110,15 @@ def stage_train_predict(ctx: RunContext) -> dict:
     from lab_sync.twin_records import record_model, record_predictions
     from moltwin.paths import models_dir
 
-    cfg, store = ctx.config, _store(ctx)
-    measured = _read(ctx, "measured")
+    cfg, store = ctx.config, run_store(ctx)
+    measured = read_table(ctx, "measured")
     train = measured.rename(columns={"p_qualifier": "qualifier"})[["compound_id", "smiles", "p_activity", "qualifier"]]
     model = train_activity_model(train, cfg.model)
     model_path = save_model(model, models_dir())
-    kept = _read(ctx, "filter_kept")
+    kept = read_table(ctx, "filter_kept")
     pool = pd.concat([kept[["compound_id", "smiles"]], measured[["compound_id", "smiles"]]], ignore_index=True)
     preds = predict_activity(model, pool)
-    _write(preds, ctx, "predictions")
+    write_table(preds, ctx, "predictions")
     with store.transaction() as conn:
         record_model(store, cfg.project, model, str(model_path), cfg.model.model_dump_json(), conn=conn)
         record_predictions(store, cfg.project, preds, model.model_id, ctx.run_id, conn=conn)
@@ -186,8 +132,8 @@ def select_for_simulation(ctx: RunContext) -> list[dict]:
     """The top-N kept candidates by predicted activity (in the model's domain first)."""
     cfg = ctx.config
     n = cfg.screen.simulate_top_n
-    preds = _read(ctx, "predictions")
-    kept = _read(ctx, "filter_kept")
+    preds = read_table(ctx, "predictions")
+    kept = read_table(ctx, "filter_kept")
     if n == 0 or preds.empty or kept.empty:
         return []
     pool = preds[preds["compound_id"].isin(kept["compound_id"])].dropna(subset=["pred_p_activity"])
@@ -205,7 +151,7 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
     request = SimulationRequest(compound_id=item["compound_id"], smiles=item["smiles"],
                                 protein_pdb=cfg.target.protein_pdb,
                                 reference_ligands_sdf=cfg.target.reference_ligands_sdf)
-    from moltwin.resume import reuse_failed_simulation
+    from simulation.cached_failures import reuse_failed_simulation
     from moltwin.transient import TransientError, is_transient_record
 
     record = reuse_failed_simulation(request, cfg.simulate, cache_dir() / "md")
@@ -213,7 +159,7 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
         record = simulate_ligand(request, cfg.simulate, cache_dir() / "md").to_dict()
     if is_transient_record(record):  # the machine failed, not the molecule: retry, don't record
         raise TransientError(f"simulation of {item['compound_id']}: {record['message']}")
-    store = _store(ctx)
+    store = run_store(ctx)
     store.insert_rows("simulations", [{
         "project": cfg.project, "compound_id": record["compound_id"], "run_id": ctx.run_id,
         "input_hash": record["input_hash"], "status": record["status"],
@@ -227,8 +173,8 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
 
 
 def _failures(ctx: RunContext, sim_records: list[dict]) -> pd.DataFrame:
-    frames = [_read(ctx, "failures_generate"), _read(ctx, "failures_filter")]
-    preds = _read(ctx, "predictions")
+    frames = [read_table(ctx, "failures_generate"), read_table(ctx, "failures_filter")]
+    preds = read_table(ctx, "predictions")
     if len(preds) and "error" in preds:
         bad = preds[preds["error"].astype(str) != ""]
         frames.append(pd.DataFrame({"stage": "predict", "reason_code": "unparsable_smiles",
@@ -238,7 +184,7 @@ def _failures(ctx: RunContext, sim_records: list[dict]) -> pd.DataFrame:
         frames.append(pd.DataFrame({"stage": "simulate", "reason_code": [r["reason_code"] for r in sims],
                                     "message": [r["message"] for r in sims],
                                     "compound_id": [r["compound_id"] for r in sims]}))
-    admet = _read(ctx, "admet")
+    admet = read_table(ctx, "admet")
     if len(admet) and "admetai_error" in admet:
         bad = admet[admet["admetai_error"].astype(str) != ""]
         frames.append(pd.DataFrame({"stage": "admet", "reason_code": "admet_failed",
@@ -256,7 +202,7 @@ def stage_admet(ctx: RunContext) -> dict:
     from chem.admet import admet_table
 
     cfg = ctx.config
-    pool = pd.concat([_read(ctx, "filter_kept"), _read(ctx, "measured_properties")], ignore_index=True)
+    pool = pd.concat([read_table(ctx, "filter_kept"), read_table(ctx, "measured_properties")], ignore_index=True)
     if not cfg.admet.enabled or pool.empty:
         note = "ADMET not predicted: switched off in the config (admet.enabled)" if not cfg.admet.enabled \
             else "ADMET not predicted: no candidates"
@@ -265,7 +211,7 @@ def stage_admet(ctx: RunContext) -> dict:
     pool = pool.drop_duplicates("compound_id")[["compound_id", "smiles"]]
     table, note = admet_table(pool, cfg.admet)
     if len(table):
-        _write(table, ctx, "admet")
+        write_table(table, ctx, "admet")
     (ctx.path / "admet_note.txt").write_text(note)
     return {"n_admet": int(len(table)), "note": note}
 
@@ -274,13 +220,14 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     """Merge everything the twin knows, score and gate, propose the next batch, write the report."""
     from ranking.merge import merge_candidate_table
     from ranking.next_batch import propose_next_batch
+    from pipeline.report import report_context
     from ranking.report import write_report
     from ranking.score import rank_candidates
 
-    cfg, store = ctx.config, _store(ctx)
-    measured = _read(ctx, "measured")
-    kept = _read(ctx, "filter_kept")
-    props = pd.concat([kept, _read(ctx, "measured_properties")], ignore_index=True)
+    cfg, store = ctx.config, run_store(ctx)
+    measured = read_table(ctx, "measured")
+    kept = read_table(ctx, "filter_kept")
+    props = pd.concat([kept, read_table(ctx, "measured_properties")], ignore_index=True)
     props = props.drop_duplicates("compound_id")
     if "reasons" in props:
         props["alerts"] = props["reasons"].fillna("").map(
@@ -295,7 +242,7 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     meas = measured.rename(columns={"p_activity": "measured_p_activity", "p_activity_sd": "measured_sd",
                                     "n_replicates": "measured_n", "p_qualifier": "measured_qualifier"})
     meas = meas[["compound_id", "measured_p_activity", "measured_sd", "measured_n", "measured_qualifier"]]
-    preds = _read(ctx, "predictions").drop(columns=["smiles", "error"], errors="ignore")
+    preds = read_table(ctx, "predictions").drop(columns=["smiles", "error"], errors="ignore")
     sims = pd.DataFrame(sim_records)
     if len(sims):
         sims = sims.rename(columns={"status": "sim_status"})
@@ -305,7 +252,7 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     merged = merge_candidate_table(cand, props.drop(columns=["smiles", "inchikey"], errors="ignore"),
                                    preds, meas, sims if len(sims) else None,
                                    default_measured_sd=cfg.rank.default_measured_sd)
-    admet = _read(ctx, "admet")
+    admet = read_table(ctx, "admet")
     if len(admet):
         merged = merged.merge(admet.drop(columns=["smiles"], errors="ignore"), on="compound_id", how="left")
     admet_note_file = ctx.path / "admet_note.txt"
@@ -313,22 +260,20 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     ranked = rank_candidates(merged, cfg.rank)
     next_batch = propose_next_batch(ranked, None, cfg.rank)
     failures = _failures(ctx, sim_records)
-    _write(failures, ctx, "failures")
-    _write(next_batch, ctx, "next_batch")
+    write_table(failures, ctx, "failures")
+    write_table(next_batch, ctx, "next_batch")
     notes = [admet_note]
     if not any(r["status"] == "ok" for r in sim_records):
         notes.append("No successful MD simulation in this run: physics columns are empty.")
     elif sim_records and sim_records[0].get("platform") in {"CPU", "Reference"}:
         notes.append(f"MD ran on the {sim_records[0]['platform']} platform (no GPU): short pocket-only "
                      "runs; treat MM/GBSA and stability as coarse evidence.")
-    _write(pd.DataFrame(sim_records), ctx, "simulations")
-    from moltwin.sync_stages import previous_ranked_run  # sync_stages imports this module
-
+    write_table(pd.DataFrame(sim_records), ctx, "simulations")
     previous_id = previous_ranked_run(store, cfg.project, exclude=ctx.run_id) or ""
     previous = store.read_table("rankings", run_id=previous_id) if previous_id else None
     (ctx.path / "report_context.json").write_text(json.dumps(
         {"notes": notes, "model": train_info, "previous_run_id": previous_id}, default=str, indent=2))
-    paths = write_report(ranked, ctx.path, _report_context(ctx, train_info, notes, previous, previous_id))
+    paths = write_report(ranked, ctx.path, report_context(ctx, train_info, notes, previous, previous_id))
     store.insert_rows("rankings", [{
         "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
         "score": as_float(r.get("score")), "p_clear_gates": as_float(r.get("p_clear_gates")),
@@ -341,90 +286,7 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
             "top": ranked.head(5)[["compound_id", "decision", "stage"]].to_dict("records")}
 
 
-def _input_hashes(cfg: RunConfig) -> dict[str, str]:
-    files = [cfg.target.protein_pdb, cfg.target.reference_ligands_sdf]
-    if cfg.measurements_csv:
-        files.append(cfg.measurements_csv)
-    return {Path(f).name: file_sha256(Path(f))[:16] for f in files}
-
-
-def finish_run(ctx: RunContext, status: str, summary: dict, error: str = "") -> dict:
-    summary = {"run_id": ctx.run_id, "status": status, "results_dir": ctx.run_dir, **summary}
-    summary.setdefault("report_html", "")
-    _store(ctx).finish_run(ctx.run_id, status=status, summary=summary, error=error)
-    (ctx.path / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    return summary
-
-
-def run_screen(config: RunConfig, db_url: str) -> dict:
-    """Run every stage in order without Prefect (same outputs as the Prefect flow)."""
-    from moltwin.resume import cached_admet, cached_filter, cached_generate, cached_train_predict
-    from moltwin.transient import call_with_retries
-
-    ctx = begin_run(config, db_url)
-    try:
-        sync = stage_sync_measurements(ctx)
-        gen = cached_generate(ctx)  # the cached_* stages reuse earlier runs' outputs (moltwin.resume)
-        filt = cached_filter(ctx)
-        train = cached_train_predict(ctx)
-        records = [call_with_retries(lambda item=item: stage_simulate_one(ctx, item))
-                   for item in select_for_simulation(ctx)]
-        admet = cached_admet(ctx)
-        result = stage_rank_and_report(ctx, records, train)
-    except Exception as exc:
-        finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
-        raise
-    return finish_run(ctx, "completed", {"sync": sync, "generate": gen, "filter": filt, "model": train,
-                                         "admet": admet, "simulations": summarize_simulations(records),
-                                         **result})
-
-
 def summarize_simulations(records: list[dict]) -> list[dict]:
     keys = ["compound_id", "status", "reason_code", "platform", "ns_simulated", "mmgbsa_kcal_mol",
             "frac_frames_within_2A", "wall_s"]
     return [{k: r.get(k) for k in keys} for r in records]
-
-
-def _report_context(ctx: RunContext, train_info: dict, notes: list[str],
-                    previous: pd.DataFrame | None = None, previous_run_id: str = ""):
-    """The report's context (provenance, funnel, model, failures, next batch) from the run folder."""
-    from lab_sync.store import utcnow
-    from ranking.report import ModelSummary, ReportContext, count_failures
-
-    cfg = ctx.config
-    return ReportContext(
-        project_name=cfg.project, run_id=ctx.run_id, created_at=utcnow(), config_hash=cfg.config_hash(),
-        code_version=code_version(), core=cfg.target.core_smiles,
-        funnel=_read(ctx, "funnel").to_dict("records"),
-        model=ModelSummary(model_id=train_info.get("model_id", ""), cv_metrics=train_info.get("cv_metrics", {}),
-                           n_train=train_info.get("n_train", 0)),
-        failure_counts=count_failures(_read(ctx, "failures")), next_batch=_read(ctx, "next_batch"),
-        notes=notes, input_hashes=_input_hashes(cfg), settings=cfg.rank, previous_ranked=previous,
-        previous_run_id=previous_run_id, search_roots=[Path.cwd()])
-
-
-def rewrite_report(results_dir: Path, run: str) -> dict:
-    """Re-write a finished run's report from its stored Parquet tables."""
-    from moltwin.errors import BadInputError
-    from ranking.report import write_report
-
-    results_dir = Path(results_dir)
-    if run == "latest":
-        runs = list(results_dir.glob("*/summary.json"))
-        if not runs:
-            raise BadInputError("no finished run found", file=str(results_dir))
-        run_dir = max(runs, key=lambda p: p.stat().st_mtime).parent
-    else:
-        run_dir = results_dir / run
-    if not (run_dir / "summary.json").is_file() or not (run_dir / "report_context.json").is_file():
-        raise BadInputError(f"run '{run}' has no finished report tables", file=str(run_dir))
-    summary = json.loads((run_dir / "summary.json").read_text())
-    saved = json.loads((run_dir / "report_context.json").read_text())
-    cfg = json.loads((run_dir / "config.json").read_text())["config"]
-    ctx = RunContext(summary["run_id"], str(run_dir), "", json.dumps(cfg))
-    previous_id = saved.get("previous_run_id", "")
-    previous_file = run_dir.parent / previous_id / "ranked_candidates.parquet"
-    previous = pd.read_parquet(previous_file) if previous_id and previous_file.is_file() else None
-    paths = write_report(_read(ctx, "ranked_candidates"), run_dir,
-                         _report_context(ctx, saved["model"], saved["notes"], previous, previous_id))
-    return {"run_id": ctx.run_id, "html": str(paths.html)}

@@ -14,10 +14,10 @@ from starlette.responses import HTMLResponse
 
 from lab_sync.store import TwinStore
 from lab_sync.upload import StructureKey, default_structure_key
-from lab_sync.web.preview import format_cell
-from lab_sync.web.staging import Staging
-from lab_sync.web.twin_update import TwinUpdater
-from lab_sync.web.users import Session, find_session
+from interfaces.web.preview import format_cell
+from interfaces.web.staging import Staging
+from interfaces.web.updater import TwinUpdater
+from interfaces.web.users import Session, find_session
 from moltwin.settings_base import StrictModel
 
 SESSION_COOKIE = "moltwin_session"
@@ -48,7 +48,7 @@ def cached_structure_key(key: StructureKey = default_structure_key, size: int = 
 
 
 def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("lab_sync.web", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("interfaces.web", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["cell"] = format_cell

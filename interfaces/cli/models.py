@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 models_app = typer.Typer(help="Train, evaluate and use activity models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -27,7 +27,7 @@ def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with stru
         typer.echo("moltwin: error: --split must be scaffold, random or time", err=True)
         raise typer.Exit(2)
     try:
-        from moltwin.models_cmd import evaluate
+        from interfaces.cli.models_cmd import evaluate
 
         rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col)
     except Exception as exc:  # noqa: BLE001
@@ -44,7 +44,7 @@ def models_train(project: str = typer.Option(..., "--project"), db: Optional[str
     """Train the project's activity model on its measurements and add it to the registry."""
     try:
         from lab_sync.store import open_store
-        from moltwin.models_cmd import train
+        from interfaces.cli.models_cmd import train
 
         info = train(open_store(db), project)
     except Exception as exc:  # noqa: BLE001
@@ -62,7 +62,7 @@ def models_predict(model_id: str = typer.Option(..., "--model-id"),
     """Predict activity ± calibrated intervals and the applicability domain for a molecule file."""
     try:
         from lab_sync.store import open_store
-        from moltwin.models_cmd import predict
+        from interfaces.cli.models_cmd import predict
 
         preds = predict(open_store(db) if project else None, project, model_id, infile, outfile)
     except Exception as exc:  # noqa: BLE001

@@ -1,26 +1,24 @@
 """Resume for the screen job: the cacheable stages, keyed on content, with or without Prefect.
 
 ``generate``, ``filter``, ``train_predict`` and ``admet`` are looked up in the stage cache
-(:mod:`moltwin.stage_cache`) before they run; a hit copies their tables into the new run
+(:mod:`pipeline.stage_cache`) before they run; a hit copies their tables into the new run
 folder and replays their store writes only where the store lacks them (registration and
 the prediction ledger are idempotent). ``sync`` (a database read) and ``rank/report``
 (run-specific outputs) are cheap and always run. Simulations are cached by
 :mod:`simulation.run` in content-keyed run directories (finished runs reused, killed runs
-resumed from their checkpoint); :func:`reuse_failed_simulation` adds the reuse of
-*deterministic* chemistry failures, so a re-run does not pose a ligand that cannot be posed.
+resumed from their checkpoint) and :mod:`simulation.cached_failures` reuses *deterministic*
+chemistry failures, so a re-run does not pose a ligand that cannot be posed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 
 from moltwin.provenance import stable_hash
-from moltwin.stage_cache import (CacheEntry, StageSpec, find_entry, restore_entry, save_entry,
+from pipeline.stage_cache import (CacheEntry, StageSpec, find_entry, restore_entry, save_entry,
                                  stage_key)
 
 log = logging.getLogger(__name__)
@@ -42,12 +40,6 @@ ADMET = StageSpec(
     settings=lambda c: {"admet": c.admet},
     libraries=("rdkit", "numpy", "pandas", "admet-ai", "chemprop", "torch"))
 
-#: Simulation failures that come from the molecule, so the same inputs fail the same way.
-#: Charge assignment is left out: it can fail on a time limit under load.
-DETERMINISTIC_SIM_FAILURES = frozenset({
-    "unsupported_element", "no_pose", "ligand_conversion_failed", "gaff_typing_failed",
-    "unparsable_smiles", "no_reference_ligands", "no_common_core", "mcs_match_failed",
-    "embedding_failed", "unreadable_pose", "pose_mismatch", "pose_clash", "template_mismatch"})
 
 
 def _run_cached(ctx, spec: StageSpec, compute: Callable, *, accept=None, on_hit=None,
@@ -68,8 +60,8 @@ def _run_cached(ctx, spec: StageSpec, compute: Callable, *, accept=None, on_hit=
 
 
 def cached_generate(ctx) -> dict:
-    """:func:`moltwin.stages.stage_generate`, reused when measured series and settings match."""
-    from moltwin import stages
+    """:func:`pipeline.stages.stage_generate`, reused when measured series and settings match."""
+    from pipeline import stages
 
     return _run_cached(ctx, GENERATE, stages.stage_generate)
 
@@ -98,10 +90,10 @@ def cached_filter(ctx, compute: Callable | None = None) -> dict:
     Parameters
     ----------
     compute
-        How to compute on a miss (default :func:`moltwin.stages.stage_filter`; the Prefect
+        How to compute on a miss (default :func:`pipeline.stages.stage_filter`; the Prefect
         flow passes its chunked fan-out, which gives the same tables).
     """
-    from moltwin import stages
+    from pipeline import stages
 
     before = _registry(ctx)
 
@@ -129,7 +121,7 @@ def cached_train_predict(ctx) -> dict:
     On a hit the model and its predictions are added to the store only where missing
     (a fresh database next to an old cache), never twice.
     """
-    from moltwin import stages
+    from pipeline import stages
     from moltwin.paths import models_dir
 
     def accept(entry: CacheEntry) -> bool:  # the model file must still be in the registry
@@ -153,41 +145,15 @@ def cached_train_predict(ctx) -> dict:
 
 
 def cached_admet(ctx) -> dict:
-    """:func:`moltwin.stages.stage_admet`, reused when the compounds and ADMET settings match.
+    """:func:`pipeline.stages.stage_admet`, reused when the compounds and ADMET settings match.
 
     A run where admet-ai could not predict (no numbers, only a note) is not stored: the
     next run tries again.
     """
-    from moltwin import stages
+    from pipeline import stages
 
     def on_hit(entry: CacheEntry) -> None:
         (ctx.path / "admet_note.txt").write_text(str(entry.result.get("note", "")))
 
     return _run_cached(ctx, ADMET, stages.stage_admet, on_hit=on_hit,
                        keep=lambda result: result.get("n_admet", 0) > 0)
-
-
-def reuse_failed_simulation(request, settings, work_dir: Path) -> dict | None:
-    """The stored record of an earlier *deterministic* failure of the same request, else None.
-
-    Successful runs are reused by :func:`simulation.run.simulate_ligand` itself; this covers
-    failures such as ``embedding_failed`` that would fail again the same way.
-    """
-    from simulation.run import RECORD_FILE, request_hash
-
-    try:
-        key = request_hash(request, settings)
-    except OSError:
-        return None
-    path = Path(work_dir) / key[:16] / RECORD_FILE
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if record.get("status") == "ok" or record.get("reason_code") not in DETERMINISTIC_SIM_FAILURES:
-        return None
-    record["compound_id"] = request.compound_id
-    record["notes"] = "; ".join(n for n in [record.get("notes", ""), "reused cached failure"] if n)
-    return record

@@ -4,7 +4,7 @@ Order: retrain the project's activity model on all active measurements, re-predi
 registered compound (each prediction goes into the ledger), score the ledger, re-rank with
 the properties and simulations the twin already holds, propose the next batch, write a new
 report folder ``results/<sync-run-id>/`` and say what changed in the ranking since the
-previous run. The screen stages of :mod:`moltwin.stages` do the training, ranking and
+previous run. The screen stages of :mod:`pipeline.stages` do the training, ranking and
 report; this module only prepares their input tables from the store.
 
 Settings (target, model, filter, rank) come from the project's latest run unless a config is
@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from lab_sync.store import TwinStore, open_store
-from moltwin import stages
-from moltwin.config import RunConfig
 from moltwin.errors import ConfigError, ModelError, StoreError
-from moltwin.stages import RunContext
+from pipeline import stages
+from pipeline.config import RunConfig
+from pipeline.run_context import RunContext, begin_run, completed_runs, finish_run, previous_ranked_run
 
 SYNC_KIND = "sync_assays"
 #: Size of the "top" list whose new entries and departures are reported.
@@ -77,7 +77,7 @@ def project_sync_lock(store: TwinStore, project: str, timeout_s: float = 7200.0)
 
 def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
     """``section.field=value`` overrides on an already loaded config (as ``--set`` does on YAML)."""
-    from moltwin.config import _parse_override
+    from pipeline.config import _parse_override
 
     data = config.model_dump(mode="json")
     for item in overrides:
@@ -92,11 +92,6 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
         raise ConfigError(f"bad override: {exc}", field=",".join(overrides)) from exc
 
 
-def _completed_runs(store: TwinStore, project: str) -> pd.DataFrame:
-    runs = store.read_table("runs", project)
-    return runs[runs["status"] == "completed"].sort_values("started_at", ascending=False)
-
-
 def resolve_config(store: TwinStore, project: str, config: RunConfig | None = None,
                    results_dir: Path | None = None) -> RunConfig | None:
     """The sync's settings: ``config``, else the project's latest completed run's; None when neither.
@@ -105,7 +100,7 @@ def resolve_config(store: TwinStore, project: str, config: RunConfig | None = No
     ``results_dir`` replaces the config's when given.
     """
     if config is None:
-        for text in _completed_runs(store, project)["config_json"]:
+        for text in completed_runs(store, project)["config_json"]:
             try:
                 data = json.loads(text)
                 data["measurements_csv"] = None
@@ -125,18 +120,9 @@ def resolve_config(store: TwinStore, project: str, config: RunConfig | None = No
 
 def base_run_dir(store: TwinStore, project: str) -> str | None:
     """The latest completed run folder holding a filter table (properties to reuse)."""
-    for folder in _completed_runs(store, project)["results_dir"]:
+    for folder in completed_runs(store, project)["results_dir"]:
         if (Path(folder) / "filter_kept.parquet").is_file():
             return str(folder)
-    return None
-
-
-def previous_ranked_run(store: TwinStore, project: str, exclude: str | None = None) -> str | None:
-    """The latest completed run of the project with rankings in the store."""
-    ranked = set(store.read_table("rankings", project)["run_id"])
-    for run_id in _completed_runs(store, project)["run_id"]:
-        if run_id in ranked and run_id != exclude:
-            return str(run_id)
     return None
 
 
@@ -193,7 +179,7 @@ def stored_simulations(ctx: RunContext) -> list[dict]:
 
 
 def stage_retrain_predict(ctx: RunContext) -> dict:
-    """Retrain and re-predict (:func:`moltwin.stages.stage_train_predict`); too little data is a note."""
+    """Retrain and re-predict (:func:`pipeline.stages.stage_train_predict`); too little data is a note."""
     try:
         return stages.stage_train_predict(ctx)
     except ModelError as exc:
@@ -243,7 +229,7 @@ def record_skipped_sync(store_url: str, project: str, upload_id: str | None, not
     ctx = RunContext(run_id, str(run_dir), store_url, json.dumps(cfg))
     summary = {"project": project, "upload_id": upload_id, "notes": [note],
                "ledger": stage_score_ledger(ctx, project)}
-    return stages.finish_run(ctx, "skipped", summary)
+    return finish_run(ctx, "skipped", summary)
 
 
 def begin_sync(store_url: str, project: str, config: RunConfig | None = None, results_dir: Path | None = None,
@@ -256,7 +242,7 @@ def begin_sync(store_url: str, project: str, config: RunConfig | None = None, re
         return None, {**plan, "note": f"project {project} has no completed run to take its target and "
                       "settings from: the ledger was scored but nothing retrained or re-ranked; run "
                       "`moltwin screen --config ...` once"}
-    return stages.begin_run(cfg, store_url, kind=kind), plan
+    return begin_run(cfg, store_url, kind=kind), plan
 
 
 def sync_summary(ctx: RunContext, upload_id: str | None, inputs: dict, model: dict, ledger: list[dict],
@@ -305,7 +291,7 @@ def sync_project(store_url: str, project: str, upload_id: str | None = None, res
                 ranked = stages.stage_rank_and_report(ctx, stored_simulations(ctx), model)
                 changes = stage_compare_rankings(ctx, plan["previous_run_id"])
         except Exception as exc:
-            stages.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
+            finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
             raise
-        return stages.finish_run(ctx, "completed", sync_summary(ctx, upload_id, inputs, model, ledger,
+        return finish_run(ctx, "completed", sync_summary(ctx, upload_id, inputs, model, ledger,
                                                                 ranked, changes))

@@ -5,7 +5,7 @@ With ``PREFECT_API_URL`` set and a ``sync_assays`` deployment on that server
 (name from ``$MOLTWIN_SYNC_DEPLOYMENT``, default :data:`DEFAULT_DEPLOYMENT`), the
 sync is scheduled there with ``run_deployment(..., timeout=0)`` and this returns at
 once with the flow-run id; a worker runs it. Otherwise (no server, no such deployment,
-server unreachable) :func:`moltwin.sync_stages.sync_project` runs here and now, without
+server unreachable) :func:`pipeline.twin_update.sync_project` runs here and now, without
 starting any Prefect server. Both the CLI (``moltwin assays upload``) and the web page
 call :func:`trigger_sync`.
 """
@@ -67,7 +67,7 @@ def trigger_sync(store_url: str, project: str, upload_id: str | None = None, *,
                     "project": project, "upload_id": upload_id}
         log.warning("%s; syncing directly", why)
         notes.append(f"{why}; synced directly")
-    from moltwin.sync_stages import sync_project
+    from pipeline.twin_update import sync_project
 
     summary = sync_project(store_url, project, upload_id=upload_id, results_dir=results_dir)
     return {"mode": "direct", **summary, "notes": notes + list(summary.get("notes", []))}

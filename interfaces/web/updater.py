@@ -1,7 +1,7 @@
 """Bring the twin up to date after a commit from the web page, without making the page wait.
 
 The update itself (retrain, re-predict, prediction ledger, re-rank, report) lives
-outside lab_sync, behind the hook ``moltwin.sync_trigger.trigger_sync(store_url,
+outside lab_sync, behind the hook ``flows.sync_trigger.trigger_sync(store_url,
 project, upload_id) -> dict``. It runs in one background thread (one update at a
 time, in commit order); its state is written to the staging area, and the result
 page shows it, refreshing itself while the update runs.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Union
 
-from lab_sync.web.staging import Staging
+from interfaces.web.staging import Staging
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ TriggerChoice = Union[SyncTrigger, str, None]
 def load_sync_trigger() -> SyncTrigger | None:
     """The project's sync hook, or None where it is not installed."""
     try:
-        from moltwin.sync_trigger import trigger_sync
+        from flows.sync_trigger import trigger_sync
     except ImportError as exc:
         log.info("twin update not available: %s", exc)
         return None

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 assays_app = typer.Typer(help="Upload and inspect assay measurements.", no_args_is_help=True)
 app.add_typer(assays_app, name="assays")
@@ -73,7 +73,7 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
 
 def _sync_after_upload(store, project: str, upload_id: str | None) -> dict:
     """Update the twin; a failed update is reported but never undoes the committed upload."""
-    from moltwin.sync_trigger import trigger_sync
+    from flows.sync_trigger import trigger_sync
 
     try:
         return trigger_sync(store.engine.url.render_as_string(hide_password=False), project, upload_id)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import JsonOpt, app, emit, fail
+from interfaces.cli import JsonOpt, app, emit, fail
 
 METHODS = ("rgroup", "reaction", "brics", "mutation")
 

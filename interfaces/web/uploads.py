@@ -19,12 +19,12 @@ from starlette.responses import RedirectResponse, Response
 from lab_sync.aggregate import aggregate_measurements
 from lab_sync.supersede import live_upload_with_name
 from lab_sync.upload import UploadReport, upload_assay_file
-from lab_sync.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
-from lab_sync.web.forms import BadForm, BodyTooLarge, read_form
-from lab_sync.web.pages import project_allowed, project_url, signin_redirect
-from lab_sync.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
-from lab_sync.web.staging import StagingError, valid_id
-from lab_sync.web.users import Session, csrf_ok
+from interfaces.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
+from interfaces.web.forms import BadForm, BodyTooLarge, read_form
+from interfaces.web.pages import project_allowed, project_url, signin_redirect
+from interfaces.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
+from interfaces.web.staging import StagingError, valid_id
+from interfaces.web.users import Session, csrf_ok
 from moltwin.errors import BadInputError, MolTwinError
 
 router = APIRouter()

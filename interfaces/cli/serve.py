@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from moltwin.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
 
 users_app = typer.Typer(help="Manage who may sign in to the web page (moltwin serve).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -28,9 +28,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     try:
         import uvicorn
 
-        from lab_sync.web.app import create_app
-        from lab_sync.web.context import WebSettings
-        from lab_sync.web.users import list_users
+        from interfaces.web.app import create_app
+        from interfaces.web.context import WebSettings
+        from interfaces.web.users import list_users
 
         web = create_app(db, WebSettings(max_upload_bytes=int(max_upload_mb * 1e6), staging_dir=staging_dir,
                                          secure_cookies=secure_cookies))
@@ -58,7 +58,7 @@ def users_add(name: str = typer.Argument(..., help="User name (letters, digits, 
     """Add a user and print their token once (it is stored only as a salted hash)."""
     try:
         from lab_sync.store import open_store
-        from lab_sync.web.users import add_user
+        from interfaces.web.users import add_user
 
         token = add_user(open_store(db), name, role, replace=replace)
     except Exception as exc:  # noqa: BLE001
@@ -74,7 +74,7 @@ def users_list(db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """List users and their roles (tokens are never shown again)."""
     try:
         from lab_sync.store import open_store
-        from lab_sync.web.users import list_users
+        from interfaces.web.users import list_users
 
         users = list_users(open_store(db))
     except Exception as exc:  # noqa: BLE001

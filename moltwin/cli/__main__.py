@@ -1,3 +1,0 @@
-from moltwin.cli import main
-
-main()

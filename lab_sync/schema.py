@@ -220,10 +220,73 @@ def _v2_users(conn: Connection) -> None:
     metadata.create_all(conn, tables=[users, sessions])
 
 
+# -- migration 3: raw plates, their wells and the curve fits behind fitted potencies --------
+plates = Table(
+    "plates", metadata,
+    Column("plate_uid", String(300), primary_key=True),  # "<upload id>:<plate id>"
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("upload_id", String(64), ForeignKey("uploads.upload_id"), nullable=False),
+    Column("plate_id", String(200), nullable=False),
+    Column("assay_id", String(200), nullable=False),
+    Column("n_wells", Integer, nullable=False),
+    Column("high_mean", Float), Column("high_sd", Float), Column("low_mean", Float), Column("low_sd", Float),
+    Column("z_prime", Float), Column("signal_window", Float),
+    Column("qc_status", String(20), nullable=False),  # passed | failed | accepted | no_controls
+    Column("accepted_by", String(200), nullable=False, default=""),
+    Column("accepted_at", DateTime(timezone=True)),
+    Index("ix_plates_project", "project"),
+)
+
+plate_wells = Table(
+    "plate_wells", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plate_uid", String(300), ForeignKey("plates.plate_uid"), nullable=False),
+    Column("well", String(4), nullable=False),
+    Column("well_type", String(10), nullable=False),  # sample | high | low | blank
+    Column("compound_id", String(200), nullable=False, default=""),
+    Column("conc_nm", Float),
+    Column("signal", Float, nullable=False),
+    Column("pct_inhibition", Float),
+    Column("masked", Boolean, nullable=False, default=False),
+    Column("mask_reason", Text, nullable=False, default=""),
+    Column("source_row", Integer, nullable=False),
+    UniqueConstraint("plate_uid", "well", name="uq_plate_well"),
+)
+
+curve_fits = Table(
+    "curve_fits", metadata,
+    Column("fit_id", String(64), primary_key=True),
+    Column("project", String(200), ForeignKey("projects.name"), nullable=False),
+    Column("plate_uid", String(300), ForeignKey("plates.plate_uid"), nullable=False),
+    Column("compound_id", String(200), nullable=False),
+    Column("assay_id", String(200), nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("ic50_nm", Float), Column("ci_low_nm", Float), Column("ci_high_nm", Float),
+    Column("hill", Float), Column("top", Float), Column("bottom", Float), Column("r2", Float),
+    Column("n_points", Integer, nullable=False),
+    Column("curve_class", String(20), nullable=False),
+    Column("flags", Text, nullable=False, default=""),
+    Column("qualifier", String(4)),  # on the IC50 scale; None when no potency is claimed
+    Column("wells_json", Text, nullable=False),  # [{well, conc_nm, pct_inhibition, masked, reason}]
+    Column("used", Boolean, nullable=False),  # False: plate failed QC (not accepted) or poor fit
+    Column("measurement_id", Integer, ForeignKey("measurements.id")),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("superseded_by", String(64)),
+    Column("reason", Text, nullable=False, default=""),  # why this fit was made (upload, re-fit ...)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_curve_fits_project_compound", "project", "compound_id"),
+)
+
+
+def _v3_plates(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[plates, plate_wells, curve_fits])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
     Migration(2, "web page users (hashed tokens) and sign-in sessions", _v2_users),
+    Migration(3, "raw plates, plate wells and dose-response curve fits", _v3_plates),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

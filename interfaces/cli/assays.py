@@ -117,7 +117,13 @@ def assays_show(project: str = typer.Option(..., "--project"), db: Optional[str]
         from lab_sync.aggregate import aggregate_measurements
         from lab_sync.store import open_store
 
-        agg = aggregate_measurements(open_store(db).read_table("measurements", project))
+        from lab_sync.plates.plate_views import curve_classes_by_compound
+
+        store = open_store(db)
+        agg = aggregate_measurements(store.read_table("measurements", project))
+        classes = curve_classes_by_compound(store, project)
+        if len(classes):  # potencies fitted from plates carry their curve classes
+            agg = agg.merge(classes, on=["compound_id", "assay_id"], how="left").fillna({"curve_classes": ""})
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -162,3 +168,6 @@ def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str]
     emit(result, as_json, _sync_line(result))
     if result.get("mode") == "failed" or result.get("status") == "failed":
         raise typer.Exit(1)
+
+
+from interfaces.cli import assays_plates  # noqa: E402,F401  (registers the plate commands)

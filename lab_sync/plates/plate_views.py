@@ -1,0 +1,44 @@
+"""Read-side views of plates and curve fits for the CLI, the web page and the report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from lab_sync.store import TwinStore
+
+FIT_COLUMNS = ["fit_id", "plate_uid", "compound_id", "assay_id", "curve_class", "flags", "qualifier", "ic50_nm",
+               "ci_low_nm", "ci_high_nm", "hill", "top", "bottom", "r2", "model", "used", "active",
+               "superseded_by", "reason"]
+
+
+def curve_fit_table(store: TwinStore, project: str, *, active_only: bool = True) -> pd.DataFrame:
+    """Curve fits of the project (the newest, unsuperseded ones unless ``active_only=False``)."""
+    fits = store.read_table("curve_fits", project)
+    if fits.empty:
+        return pd.DataFrame(columns=FIT_COLUMNS + ["wells"])
+    if active_only:
+        fits = fits[fits["active"].astype(bool)]
+    fits = fits.assign(wells=[json.loads(w) for w in fits["wells_json"]])
+    return fits[FIT_COLUMNS + ["wells"]].reset_index(drop=True)
+
+
+def curve_classes_by_compound(store: TwinStore, project: str) -> pd.DataFrame:
+    """``compound_id, assay_id, curve_classes`` (e.g. ``"complete x2, incomplete"``) of active, used fits."""
+    fits = curve_fit_table(store, project)
+    fits = fits[fits["used"].astype(bool)] if len(fits) else fits
+    rows = []
+    for (cid, assay), g in fits.groupby(["compound_id", "assay_id"], sort=True):
+        counts = g["curve_class"].value_counts()
+        rows.append({"compound_id": cid, "assay_id": assay,
+                     "curve_classes": ", ".join(k if n == 1 else f"{k} x{n}" for k, n in counts.items())})
+    return pd.DataFrame(rows, columns=["compound_id", "assay_id", "curve_classes"])
+
+
+def plate_table(store: TwinStore, project: str) -> pd.DataFrame:
+    """Plates of the project with their Z', signal window and QC status."""
+    cols = ["plate_uid", "plate_id", "upload_id", "assay_id", "n_wells", "z_prime", "signal_window", "qc_status",
+            "accepted_by"]
+    plates = store.read_table("plates", project)
+    return plates[cols] if len(plates) else pd.DataFrame(columns=cols)

@@ -12,8 +12,9 @@ Fitting uses :func:`scipy.optimize.least_squares` with bounds:
    residuals) and ``outlier_min_pct`` % are masked, worst first, at most ``max_masked_fraction``
    of the curve, each with its reason;
 3. an ordinary least-squares fit on the kept wells gives the parameters. When its IC50 lies within
-   one dilution step of the top (bottom) concentration the upper (lower) plateau was not sampled, so
-   that plateau is fixed at the control value (top 100 %, bottom 0 %) and the curve refitted (3PL);
+   one dilution step of the top (bottom) concentration, or the fitted plateau runs into its bound,
+   the upper (lower) plateau is not defined by the data, so it is fixed at the control value
+   (top 100 %, bottom 0 %) and the curve refitted (3PL);
 4. the 95 % CI of log10 IC50 is Wald's: the parameter covariance s² (JᵀJ)⁻¹ at the optimum with a
    t quantile on n − p degrees of freedom.
 """
@@ -98,7 +99,7 @@ def _start(x: np.ndarray, y: np.ndarray) -> list[float]:
     mid = (lo + hi) / 2
     above = np.nonzero(ys >= mid)[0]
     log_ic50 = float(xs[above[0]]) if len(above) else float(xs[-1]) + 0.5
-    return [float(np.clip(lo, -40, 40)), float(np.clip(hi, 60, 140)), log_ic50, 1.0]
+    return [lo, hi, log_ic50, 1.0]
 
 
 def fit_dose_response(conc_nm, response, settings: PlateSettings | None = None) -> CurveFit:
@@ -124,9 +125,9 @@ def fit_dose_response(conc_nm, response, settings: PlateSettings | None = None) 
     ux = np.unique(x_all)
     step = float(np.median(np.diff(ux))) if len(ux) > 1 else 0.5
     x_min, x_max = float(ux[0]), float(ux[-1])
-    bounds = ([-50.0, 50.0, x_min - 3.0, 0.2], [50.0, 150.0, x_max + 3.0, 6.0])
-    p0 = _start(x_all, y_all)
-    p0[2] = float(np.clip(p0[2], bounds[0][2], bounds[1][2]))
+    (b_lo, b_hi), (t_lo, t_hi), (h_lo, h_hi) = settings.bottom_bounds_pct, settings.top_bounds_pct, settings.hill_bounds
+    bounds = ([b_lo, t_lo, x_min - 3.0, h_lo], [b_hi, t_hi, x_max + 3.0, h_hi])
+    p0 = [float(np.clip(v, lo + 1e-6, hi - 1e-6)) for v, lo, hi in zip(_start(x_all, y_all), *bounds)]
     four = [True] * 4
     p_rob, res = _solve(x_all, y_all, p0, four, p0, bounds, "soft_l1")
 
@@ -146,15 +147,18 @@ def fit_dose_response(conc_nm, response, settings: PlateSettings | None = None) 
 
     p, res = _solve(x, y, p_rob, four, p_rob, bounds, "linear")
     model, free = "4PL", four
-    if len(np.unique(x)) <= 4 or p[2] > x_max - step:
+    # A plateau is not defined by the data when the IC50 sits within a dilution step of that end
+    # of the range, or when the fitted plateau runs into its bound.
+    top_free = p[2] <= x_max - step and bounds[0][1] + 1e-3 < p[1] < bounds[1][1] - 1e-3
+    bottom_free = p[2] >= x_min + step and bounds[0][0] + 1e-3 < p[0] < bounds[1][0] - 1e-3
+    if len(np.unique(x)) <= 4 or not top_free:
         free, model = [True, False, True, True], "3PL (top fixed at 100 %)"
         fixed = [p[0], 100.0, p[2], p[3]]
-    elif p[2] < x_min + step:
+    elif not bottom_free:
         free, model = [False, True, True, True], "3PL (bottom fixed at 0 %)"
         fixed = [0.0, p[1], p[2], p[3]]
     if model != "4PL":
         start = [min(max(v, lo + 1e-6), hi - 1e-6) for v, lo, hi in zip(fixed, *bounds)]
-        start[1], start[0] = fixed[1], fixed[0]
         p, res = _solve(x, y, start, free, start, bounds, "linear")
 
     fitted = logistic(x, *p)

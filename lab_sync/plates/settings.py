@@ -20,6 +20,11 @@ class PlateSettings(StrictModel):
                                                                      "wells is masked as outliers.")
     control_outlier_robust_sd: float = Field(5.0, gt=0, description="A control well further than this many "
                                                                     "robust SDs from its controls' median is masked.")
+    top_bounds_pct: tuple[float, float] = Field((70.0, 130.0), description="Bounds of the fitted upper plateau "
+                                                "(% inhibition): data are normalised to the controls, so the full-"
+                                                "inhibition plateau is near 100 %.")
+    bottom_bounds_pct: tuple[float, float] = Field((-30.0, 30.0), description="Bounds of the fitted lower plateau.")
+    hill_bounds: tuple[float, float] = Field((0.2, 5.0), description="Bounds of the fitted Hill slope.")
     inactive_max_pct: float = Field(30.0, description="A curve whose fit stays below this % inhibition at the "
                                                       "top concentration is inactive.")
     hill_shallow: float = Field(0.5, description="Hill slopes below this are flagged 'shallow'.")

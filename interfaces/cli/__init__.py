@@ -34,7 +34,7 @@ def emit(payload: object, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
 
 
-from interfaces.cli import assays, chem, db, models, run, serve, simulate  # noqa: E402,F401  (registers the commands)
+from interfaces.cli import assays, assays_plates, chem, db, models, run, serve, simulate  # noqa: E402,F401  (registers the commands)
 
 
 def main() -> None:

@@ -168,6 +168,3 @@ def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str]
     emit(result, as_json, _sync_line(result))
     if result.get("mode") == "failed" or result.get("status") == "failed":
         raise typer.Exit(1)
-
-
-from interfaces.cli import assays_plates  # noqa: E402,F401  (registers the plate commands)

@@ -218,6 +218,12 @@ def _plate_name(line_cells: list[str]) -> str:
     return m.group(1).strip(",;:") if m else ""
 
 
+def has_grid(data: bytes, filename: str) -> bool:
+    """Whether the file holds a signal grid header (a row 1..12 or 1..24)."""
+    rows, _ = _csv_rows(data, filename)
+    return any(_is_grid_header(cells) for _, cells in rows)
+
+
 def read_grids(data: bytes, filename: str) -> tuple[list[tuple[str, int, list[tuple[int, int, int, str]]]], str]:
     """Find the signal grids in a reader export.
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from lab_sync import schema
 from lab_sync.plates.analyse import PlateAnalysis, analyse_plates
 from lab_sync.plates.plate_qc import check_plate_wells
-from lab_sync.plates.plate_reader import PlateRead, read_grid_format, read_grids, read_long_format
+from lab_sync.plates.plate_reader import PlateRead, has_grid, read_grid_format, read_long_format
 from lab_sync.plates.plate_store import insert_curve, insert_plate
 from lab_sync.plates.settings import PlateSettings
 from lab_sync.store import TwinStore, utcnow
@@ -85,9 +85,7 @@ def read_plate_file(data: bytes, name: str, map_data: bytes | None = None, map_n
     """Read either format; a grid file without its plate map is refused with that reason."""
     if map_data is not None:
         return read_grid_format(data, name, map_data, map_name, mapping)
-    try:
-        read_grids(data, name)
-    except BadInputError:
+    if not has_grid(data, name):
         return read_long_format(data, name, mapping)
     raise BadInputError("this file holds plate grids (signals only); give the plate map that says each "
                         "well's type, compound and concentration (--plate-map MAP.csv)", file=name)
@@ -164,9 +162,10 @@ def upload_plate_file(store: TwinStore, path: Path, project: str, *, plate_map: 
     try:
         read = read_plate_file(data, name, map_data, Path(plate_map).name if plate_map else "", mapping)
     except BadInputError as exc:
-        if report.archived:
-            exc.message += f" (the raw file is archived at {report.archived[0]}; nothing was stored)"
-        raise
+        if not report.archived:
+            raise
+        raise BadInputError(f"{exc.message} (the raw file is archived at {report.archived[0]}; nothing was "
+                            "stored)", file=exc.file, row=exc.row, field=exc.field) from exc
     wells, dup_errors = check_plate_wells(read.wells, read.layouts)
     analysis = analyse_plates(wells, settings, default_assay=default_assay, accept=accept_plates,
                               layouts=read.layouts)

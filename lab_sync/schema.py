@@ -267,6 +267,7 @@ curve_fits = Table(
     Column("curve_class", String(20), nullable=False),
     Column("flags", Text, nullable=False, default=""),
     Column("qualifier", String(4)),  # on the IC50 scale; None when no potency is claimed
+    Column("reported_ic50_nm", Float),  # the potency claimed: the fit's IC50, or the censoring bound
     Column("wells_json", Text, nullable=False),  # [{well, conc_nm, pct_inhibition, masked, reason}]
     Column("used", Boolean, nullable=False),  # False: plate failed QC (not accepted) or poor fit
     Column("measurement_id", Integer, ForeignKey("measurements.id")),

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from lab_sync.store import open_store
 from lab_sync.upload import StructureKey, default_structure_key
-from interfaces.web import pages, uploads
+from interfaces.web import pages, plates, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
 from interfaces.web.staging import Staging
 from interfaces.web.updater import TriggerChoice, TwinUpdater
@@ -89,4 +89,5 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
 
     app.include_router(pages.router)
     app.include_router(uploads.router)
+    app.include_router(plates.router)
     return app

@@ -68,6 +68,7 @@ def insert_curve(conn: Connection, project: str, upload_id: str, plate_uid: str,
         assay_id=curve.assay_id, model=f.model, ic50_nm=_finite(f.ic50_nm), ci_low_nm=_finite(f.ci_low_nm),
         ci_high_nm=_finite(f.ci_high_nm), hill=f.hill, top=f.top, bottom=f.bottom, r2=f.r2,
         n_points=f.n_points, curve_class=call.curve_class, flags=",".join(call.flags), qualifier=call.qualifier,
+        reported_ic50_nm=call.ic50_nm,
         wells_json=json.dumps([w.point() for w in curve.wells]), used=curve.used,
         measurement_id=measurement_id, active=True, superseded_by=None, reason=reason, created_at=utcnow()))
     return fit_id

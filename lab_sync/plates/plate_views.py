@@ -8,7 +8,8 @@ import pandas as pd
 
 from lab_sync.store import TwinStore
 
-FIT_COLUMNS = ["fit_id", "plate_uid", "compound_id", "assay_id", "curve_class", "flags", "qualifier", "ic50_nm",
+FIT_COLUMNS = ["fit_id", "plate_uid", "compound_id", "assay_id", "curve_class", "flags", "qualifier",
+               "reported_ic50_nm", "ic50_nm",
                "ci_low_nm", "ci_high_nm", "hill", "top", "bottom", "r2", "model", "used", "active",
                "superseded_by", "reason"]
 
@@ -42,3 +43,22 @@ def plate_table(store: TwinStore, project: str) -> pd.DataFrame:
             "accepted_by"]
     plates = store.read_table("plates", project)
     return plates[cols] if len(plates) else pd.DataFrame(columns=cols)
+
+
+def plate_wells_table(store: TwinStore, plate_uid: str) -> pd.DataFrame:
+    """A stored plate's wells with 0-based row and column."""
+    from lab_sync.plates.wells import parse_well
+
+    wells = store.read_table("plate_wells", plate_uid=plate_uid)
+    if wells.empty:
+        return wells
+    pos = [parse_well(w) for w in wells["well"]]
+    return wells.assign(row=[p[0] for p in pos], col=[p[1] for p in pos])
+
+
+def fit_plot_values(fit: dict) -> dict:
+    """The dict :func:`lab_sync.plates.plots.curve_svg` draws, from a ``curve_fits`` row."""
+    return {"bottom": fit["bottom"], "top": fit["top"], "ic50_nm": fit["ic50_nm"], "hill": fit["hill"],
+            "ci_low_nm": fit.get("ci_low_nm"), "ci_high_nm": fit.get("ci_high_nm"),
+            "curve_class": fit.get("curve_class", ""), "qualifier": fit.get("qualifier"),
+            "reported_ic50_nm": fit.get("reported_ic50_nm")}

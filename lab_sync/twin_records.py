@@ -11,6 +11,7 @@ import json
 import pandas as pd
 
 from lab_sync.aggregate import aggregate_measurements
+from lab_sync.plates.plate_views import curve_classes_by_compound
 from lab_sync.store import TwinStore, utcnow
 
 
@@ -28,6 +29,9 @@ def series_activities(store: TwinStore, project: str) -> tuple[pd.DataFrame, str
     agg = agg[(agg["assay_id"] == assay) & (agg["endpoint"] == endpoint)]
     compounds = store.read_table("compounds", project)[["compound_id", "canonical_smiles"]]
     table = agg.merge(compounds, on="compound_id", how="left").rename(columns={"canonical_smiles": "smiles"})
+    # Potencies fitted from plates carry their curve classes ("complete x2, incomplete") into the report.
+    classes = curve_classes_by_compound(store, project)
+    table = table.merge(classes, on=["compound_id", "assay_id"], how="left").fillna({"curve_classes": ""})
     return table.reset_index(drop=True), f"{assay} ({endpoint})"
 
 

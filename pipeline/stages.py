@@ -241,7 +241,8 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     ).fillna("measured series")
     meas = measured.rename(columns={"p_activity": "measured_p_activity", "p_activity_sd": "measured_sd",
                                     "n_replicates": "measured_n", "p_qualifier": "measured_qualifier"})
-    meas = meas[["compound_id", "measured_p_activity", "measured_sd", "measured_n", "measured_qualifier"]]
+    meas = meas[["compound_id", "measured_p_activity", "measured_sd", "measured_n", "measured_qualifier"]
+                + (["curve_classes"] if "curve_classes" in meas else [])]
     preds = read_table(ctx, "predictions").drop(columns=["smiles", "error"], errors="ignore")
     sims = pd.DataFrame(sim_records)
     if len(sims):

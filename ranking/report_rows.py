@@ -89,7 +89,9 @@ def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has
             "decision": row["decision"], "decision_reason": row.get("decision_reason", ""),
             "stage": row["stage"], "p_clear": fmt(row["p_clear_gates"]),
             "score": fmt(row.get("score")), "activity": _activity_cell(row),
-            "activity_source": row.get("activity_source") or "",
+            "activity_source": (row.get("activity_source") or "") + (
+                f" · curve: {row['curve_classes']}" if isinstance(row.get("curve_classes"), str)
+                and row["curve_classes"] else ""),
             "props": f"MW {fmt(_get(row, 'mw_da'), 0)} · cLogP {fmt(_get(row, 'clogp'), 1)} · "
                      f"TPSA {fmt(_get(row, 'tpsa_a2'), 0)}",
             "props2": f"QED {fmt(_get(row, 'qed'))} · SA {fmt(_get(row, 'sa_score'), 1)}",

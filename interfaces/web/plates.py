@@ -167,6 +167,24 @@ def plate_page(request: Request, name: str, plate_uid: str) -> Response:
                       accept_url=plate_url(name, plate_uid) + "/accept")
 
 
+@router.get("/projects/{name}/curves/{compound_id}")
+def compound_curves_page(request: Request, name: str, compound_id: str) -> Response:
+    """Every current curve of one compound (all plates), for the compound's page to link to."""
+    session = current_session(request)
+    if session is None:
+        return signin_redirect()
+    ctx = get_ctx(request)
+    fits = curve_fit_table(ctx.store, name)
+    fits = fits[fits["compound_id"] == compound_id]
+    plates = plate_table(ctx.store, name).set_index("plate_uid")
+    curves = [{**f, "masked_wells": [(p["well"], p["reason"]) for p in f["wells"] if p["masked"]],
+               "plate_id": plates.loc[f["plate_uid"], "plate_id"], "plate_link": plate_url(name, f["plate_uid"]),
+               "img": _img(curve_svg(f["wells"], fit_plot_values(f), f"{compound_id} ({plates.loc[f['plate_uid'], 'plate_id']})"))}
+              for f in fits.to_dict("records")]
+    return ctx.render("compound_curves.html", session=session, project=name, plates_url=plates_url(name),
+                      compound_id=compound_id, p={"curves": curves})
+
+
 @router.post("/projects/{name}/plates/{plate_uid}/accept")
 async def plate_accept(request: Request, name: str, plate_uid: str) -> Response:
     ctx = get_ctx(request)

@@ -56,7 +56,7 @@ def insert_curve(conn: Connection, project: str, upload_id: str, plate_uid: str,
             test_concentration_nm=None, replicate=curve.plate_id, test_date=curve.read_time,
             operator=curve.operator, upload_id=upload_id, source_row=curve.first_row, active=True)
         ).inserted_primary_key[0]
-        # conc wells sharing a compound row keep their masks in plate_wells (the current state)
+    # plate_wells holds each well's current mask; the fit's wells_json keeps the masks it was fitted with.
     for w in curve.wells:
         conn.execute(update(schema.plate_wells).where(
             (schema.plate_wells.c.plate_uid == plate_uid) & (schema.plate_wells.c.well == w.well))

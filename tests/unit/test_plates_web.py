@@ -38,6 +38,9 @@ def test_check_store_and_accept_plates_on_the_web_page(tmp_path, testdata):
     accepted = client.post(link + "/accept", data={"csrf_token": hidden(plate.text, "csrf_token")})
     assert accepted.status_code == 200 and "accepted by alice" in text_of(accepted.text)
     assert web.store.count("measurements", "tyk2") == 4 and len(calls) == 2
+    curves = client.get("/projects/tyk2/curves/ejm_31")
+    assert curves.status_code == 200 and "plate PLT-0096-F" in text_of(curves.text)
+    assert curves.text.count("data:image/svg+xml;base64,") == 1
 
 
 def test_viewer_checks_but_cannot_store(tmp_path, testdata):

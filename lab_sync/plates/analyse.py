@@ -130,9 +130,9 @@ def analyse_plates(wells: list[WellRecord], settings: PlateSettings, *, default_
         for cid, pairs in samples.items():
             n_conc = len({round(float(np.log10(w.conc_nm)), 6) for w, _ in pairs})
             if n_conc < settings.min_concentrations:
-                out.errors.append(RowError(pairs[0][0].source_row, "concentration", "", f"compound {cid} on "
-                                           f"plate {plate_id} has {n_conc} concentration(s); a curve needs at "
-                                           f"least {settings.min_concentrations} (its wells are left out)"))
+                out.errors.extend(RowError(w.source_row, "concentration", w.well, f"compound {cid} on plate "
+                                           f"{plate_id} has {n_conc} concentration(s); a curve needs at least "
+                                           f"{settings.min_concentrations} (its wells are left out)") for w, _ in pairs)
                 continue
             curve_wells = [r for _, r in pairs]
             fit, call = fit_curve_wells(curve_wells, settings)

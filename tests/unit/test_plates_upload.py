@@ -100,14 +100,15 @@ def test_inactive_compound_and_bad_wells(store, plates, tmp_path):
     by = {(e.column, e.value): e.reason for e in rep.errors}
     assert "unknown well" in by[("well", "Q5")]
     assert "must be > 0" in by[("concentration", "0")]
-    assert any("3 concentration(s)" in r and "ejm_50" in r for r in by.values())
-    assert rep.status == "committed" and rep.exit_code == 1 and rep.n_invalid == 3
+    short = [e for e in rep.errors if "3 concentration(s)" in e.reason and "ejm_50" in e.reason]
+    assert [e.value for e in short] == ["E03", "E04", "E05"]  # each left-out well named
+    assert rep.status == "committed" and rep.exit_code == 1 and rep.n_invalid == 5
     inactive = [c for c in rep.curves if c["compound_id"] == "inact_01"][0]
     assert inactive["curve_class"] == "inactive" and inactive["qualifier"] == ">"
     m = store.read_table("measurements", "tyk2").set_index("compound_id")
     assert m.loc["inact_01", "qualifier"] == ">" and m.loc["inact_01", "value_nm"] == pytest.approx(30000)
     assert "ejm_50" not in m.index  # left out: 3 concentrations only
-    assert len(store.read_table("quarantine")) == 3
+    assert len(store.read_table("quarantine")) == 5
     classes = curve_classes_by_compound(store, "tyk2").set_index("compound_id")
     assert classes.loc["inact_01", "curve_classes"] == "inactive"
 
@@ -166,3 +167,19 @@ def test_fitted_and_censored_potencies_train_the_model(store, plates, tmp_path):
     train = table.rename(columns={"p_qualifier": "qualifier"})[["compound_id", "smiles", "p_activity", "qualifier"]]
     model = train_activity_model(train, ModelSettings(model_kinds=["knn"], cv_folds=3))
     assert model.metadata["n_train"] == 17 and model.metadata["n_censored"] == 2
+
+
+def test_plate_without_controls_and_header_spellings(store, tmp_path):
+    # Headers as another reader writes them: "Barcode", "Position", "Content", "Dose" + "Unit", "Fluorescence".
+    lines = ["Barcode;Position;Content;Cmpd;Dose;Unit;Fluorescence;Protocol"]
+    lines += [f"NOCTRL;A{c};sample;ejm_31;{30 / 3 ** c:.4g};uM;{1000 + 100 * c};K1" for c in range(1, 7)]
+    lines += ["NOCTRL;H1;neutral;;;;5000;K1", "NOCTRL;H2;mystery;;;;5000;K1"]
+    path = tmp_path / "noctrl.csv"
+    path.write_text("\n".join(lines) + "\n")
+    rep = _up(store, path, tmp_path)
+    reasons = [e.reason for e in rep.errors]
+    assert any("unknown well type" in r for r in reasons)
+    assert any("plate NOCTRL has no low (inhibitor) control wells" in r and "7 wells are left out" in r
+               for r in reasons)
+    assert rep.status == "rejected" and rep.exit_code == 2 and store.count("uploads") == 0
+    assert any("nothing was stored" in n for n in rep.notes)

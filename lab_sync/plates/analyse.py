@@ -117,6 +117,11 @@ def analyse_plates(wells: list[WellRecord], settings: PlateSettings, *, default_
                                        f"{' and no '.join(missing)} control wells, so its signals cannot be "
                                        f"normalised; its {len(pw)} wells are left out"))
             continue
+        if qc.high_mean == qc.low_mean:
+            out.errors.append(RowError(pw[0].source_row, "signal", "", f"plate {plate_id}: high and low controls "
+                                       "have the same mean signal, so nothing can be normalised; its wells are "
+                                       "left out"))
+            continue
         status = "passed" if qc.passed else ("accepted" if plate_id in (accept or set()) else "failed")
         masked_controls = dict(qc.masked_controls)
         results = [WellResult(w.well, w.well_type, w.compound_id, w.conc_nm, w.signal,

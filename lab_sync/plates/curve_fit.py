@@ -16,7 +16,8 @@ Fitting uses :func:`scipy.optimize.least_squares` with bounds:
    the upper (lower) plateau is not defined by the data, so it is fixed at the control value
    (top 100 %, bottom 0 %) and the curve refitted (3PL);
 4. the 95 % CI of log10 IC50 is Wald's: the parameter covariance s² (JᵀJ)⁻¹ at the optimum with a
-   t quantile on n − p degrees of freedom.
+   t quantile on n − p degrees of freedom, holding a parameter that ended at its bound fixed;
+   undefined (0, inf) when log IC50 itself sits at its bound.
 """
 
 from __future__ import annotations
@@ -164,13 +165,17 @@ def fit_dose_response(conc_nm, response, settings: PlateSettings | None = None) 
     fitted = logistic(x, *p)
     ssr = float(np.sum((y - fitted) ** 2))
     sst = float(np.sum((y - y.mean()) ** 2))
-    n_free = sum(free)
-    dof = len(y) - n_free
+    # Wald interval conditional on any parameter that ended at its bound (held there like a fixed
+    # one); when log IC50 itself sits at its bound the interval is undefined (0, inf).
+    free_idx = [i for i in range(4) if free[i]]
+    at_bound = {i for i, a in zip(free_idx, res.active_mask) if a != 0}
+    use = [i for i in free_idx if i not in at_bound]
+    dof = len(y) - len(use)
     lo_ci, hi_ci = 0.0, math.inf
-    if dof > 0:
-        jac = _jacobian(x, *p)[:, [i for i in range(4) if free[i]]]
+    if dof > 0 and 2 in use:
+        jac = _jacobian(x, *p)[:, use]
         cov = np.linalg.pinv(jac.T @ jac) * ssr / dof
-        k = [i for i in range(4) if free[i]].index(2)
+        k = use.index(2)
         se = math.sqrt(max(float(cov[k, k]), 0.0))
         half = float(student_t.ppf(0.975, dof)) * se
         if math.isfinite(half) and half < 10:

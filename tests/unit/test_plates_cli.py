@@ -21,10 +21,6 @@ def run(args, tmp_path):
 
 def test_upload_plate_show_and_accept(tmp_path, testdata):
     plates = testdata / "plates"
-    dry = run(["assays", "upload-plate", str(plates / "plate384_grid.csv"), "--plate-map",
-               str(plates / "plate384_map.csv"), "--project", "p", "--dry-run", "--json"], tmp_path)
-    assert dry.returncode == 0, dry.stderr
-    assert json.loads(dry.stdout)["status"] == "dry_run"
     res = run(["assays", "upload-plate", str(plates / "plate96_failing_controls.csv"), "--project", "p",
                "--no-sync", "--json"], tmp_path)
     assert res.returncode == 1, res.stderr  # committed, but its plate failed QC

@@ -135,8 +135,9 @@ def analyse_plates(wells: list[WellRecord], settings: PlateSettings, *, default_
         for cid, pairs in samples.items():
             n_conc = len({round(float(np.log10(w.conc_nm)), 6) for w, _ in pairs})
             if n_conc < settings.min_concentrations:
-                out.errors.extend(RowError(w.source_row, "concentration", w.well, f"compound {cid} on plate "
-                                           f"{plate_id} has {n_conc} concentration(s); a curve needs at least "
+                out.errors.extend(RowError(w.source_row, "concentration", f"{w.conc_nm:g} nM",
+                                           f"well {w.well}: compound {cid} on plate {plate_id} has {n_conc} "
+                                           f"concentration(s); a curve needs at least "
                                            f"{settings.min_concentrations} (its wells are left out)") for w, _ in pairs)
                 continue
             curve_wells = [r for _, r in pairs]

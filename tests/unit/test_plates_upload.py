@@ -101,7 +101,8 @@ def test_inactive_compound_and_bad_wells(store, plates, tmp_path):
     assert "unknown well" in by[("well", "Q5")]
     assert "must be > 0" in by[("concentration", "0")]
     short = [e for e in rep.errors if "3 concentration(s)" in e.reason and "ejm_50" in e.reason]
-    assert [e.value for e in short] == ["E03", "E04", "E05"]  # each left-out well named
+    assert [e.reason[:9] for e in short] == ["well E03:", "well E04:", "well E05:"]  # each left-out well named
+    assert [e.value for e in short] == ["30000 nM", "10000 nM", "3333.33 nM"]
     assert rep.status == "committed" and rep.exit_code == 1 and rep.n_invalid == 5
     inactive = [c for c in rep.curves if c["compound_id"] == "inact_01"][0]
     assert inactive["curve_class"] == "inactive" and inactive["qualifier"] == ">"

@@ -136,7 +136,9 @@ class TwinStore:
                            ) -> pd.DataFrame:
         """Register compounds, deduplicated by InChIKey within the project.
 
-        Each row needs ``compound_id, smiles, inchikey, origin`` (``provenance`` optional).
+        Each row needs ``compound_id, smiles, inchikey, origin`` (``provenance``,
+        ``input_smiles`` (the structure as given) and ``standardization`` (the steps that
+        rewrote it, ``;``-joined or a list) optional).
         Returns a table ``compound_id, registered_id, inchikey, status`` where status is
         ``new`` or ``existing`` (same InChIKey already registered under ``registered_id``).
         A compound id already used for a *different* structure raises :class:`StoreError`.
@@ -160,10 +162,16 @@ class TwinStore:
                     raise StoreError(f"compound id {cid} is already registered in project {project} "
                                      f"for a different structure ({known_ids[cid]})")
                 prov = row.get("provenance", {})
+                steps = row.get("standardization") or ""
+                given = row.get("input_smiles")
                 new_rows.append({"project": project, "compound_id": cid,
                                  "canonical_smiles": row["smiles"], "inchikey": key,
                                  "origin": row.get("origin", ""),
                                  "provenance": prov if isinstance(prov, str) else json.dumps(prov),
+                                 "input_smiles": given if isinstance(given, str) and given
+                                 else row["smiles"],
+                                 "standardization": steps if isinstance(steps, str)
+                                 else ";".join(steps),
                                  "created_at": now})
                 known[key], known_ids[cid] = cid, key
                 out.append({"compound_id": cid, "registered_id": cid, "inchikey": key,

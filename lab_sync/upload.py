@@ -26,8 +26,8 @@ from lab_sync.validate import Measurement, RowError, check_columns, validate_row
 from moltwin.errors import BadInputError, ChemistryError
 from moltwin.paths import archive_dir as archive_dir_default
 
-#: (smiles) -> (canonical smiles, InChIKey); raises ChemistryError for a bad structure.
-StructureKey = Callable[[str], tuple[str, str]]
+#: (smiles) -> (canonical smiles, InChIKey[, changes]); raises ChemistryError for a bad structure.
+StructureKey = Callable[[str], tuple]
 
 
 @dataclass(slots=True)
@@ -65,7 +65,7 @@ def default_structure_key(smiles: str) -> tuple[str, str]:
     from chem.standardize import standardize_smiles  # heavy import kept out of module load
 
     std = standardize_smiles(smiles)
-    return std.smiles, std.inchikey
+    return std.smiles, std.inchikey, std.changes
 
 
 def _match_structures(measurements: list[Measurement], registry: dict[str, str],
@@ -73,7 +73,7 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
                       ) -> tuple[list[Measurement], list[RowError], dict[str, dict]]:
     """Resolve each row to a registered compound id, or a new compound to register."""
     ok, errors, new = [], [], {}
-    cache: dict[str, tuple[str, str] | ChemistryError] = {}
+    cache: dict[str, tuple | ChemistryError] = {}
     for m in measurements:
         key = None
         if m.smiles:
@@ -86,7 +86,7 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
             if isinstance(result, ChemistryError):
                 errors.append(RowError(m.source_row, "smiles", m.smiles, f"invalid structure: {result}"))
                 continue
-            canonical, key = result
+            canonical, key, *changes = result
         if m.compound_id in registry:
             if key and key != registry[m.compound_id]:
                 errors.append(RowError(m.source_row, "smiles", m.smiles,
@@ -103,7 +103,8 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
                 continue
         elif key:
             new[m.compound_id] = {"compound_id": m.compound_id, "smiles": canonical, "inchikey": key,
-                                  "origin": "assay upload"}
+                                  "origin": "assay upload", "input_smiles": m.smiles,
+                                  "standardization": ";".join(changes[0]) if changes else ""}
         else:
             errors.append(RowError(m.source_row, "smiles", "", f"compound {m.compound_id} is not "
                                    "registered yet; give its SMILES"))

@@ -3,42 +3,27 @@
 Accepts UTF-8 (with or without BOM) and Latin-1, CRLF or LF line ends, comma,
 semicolon or tab delimiters, quoted fields. Every value stays a string here
 (Excel strips leading zeros from ids that were read as numbers; we never do).
-Header spellings are mapped to MolTwin's canonical column names.
+Header spellings are mapped to MolTwin's canonical column names
+(:mod:`lab_sync.header_vocabulary`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lab_sync.header_vocabulary import HEADER_ALIASES, LOOKUP, norm_header  # noqa: F401
 from moltwin.errors import BadInputError
 
-#: canonical column -> accepted header spellings (compared lower-case, spaces/underscores ignored)
-HEADER_ALIASES: dict[str, list[str]] = {
-    "compound_id": ["compound_id", "compound", "compoundid", "id", "molecule", "molecule chembl id",
-                    "corporate_id", "name", "cmpd", "cmpd_id", "mol_id"],
-    "smiles": ["smiles", "canonical_smiles", "structure", "molecule smiles"],
-    "assay_id": ["assay_id", "assay", "assay chembl id", "protocol", "target"],
-    "endpoint": ["endpoint", "standard type", "type", "activity_type", "readout", "measure"],
-    "qualifier": ["qualifier", "standard relation", "relation", "operator_sign", "modifier", "prefix"],
-    "value": ["value", "standard value", "result", "activity", "activity_value", "measurement"],
-    "units": ["units", "standard units", "unit"],
-    "p_value": ["pchembl value", "pchembl", "p_activity", "pactivity"],
-    "test_concentration": ["test_concentration", "concentration", "conc", "test concentration"],
-    "test_concentration_units": ["test_concentration_units", "concentration units", "conc_units"],
-    "replicate": ["replicate", "run_id", "run", "replicate_id", "plate"],
-    "test_date": ["test_date", "date", "assay_date", "measured_on", "document year"],
-    "operator": ["operator", "scientist", "user", "analyst"],
-}
 MAX_BYTES = 200 * 1024 * 1024
 
 
 def _norm(header: str) -> str:
-    return header.strip().strip('"').lower().replace("_", " ").replace("-", " ")
+    return norm_header(header)
 
 
-_LOOKUP = {_norm(alias): canon for canon, aliases in HEADER_ALIASES.items() for alias in aliases}
+_LOOKUP = LOOKUP
 
 
 @dataclass(slots=True)
@@ -51,6 +36,7 @@ class RawTable:
     delimiter: str
     encoding: str
     unmapped_columns: list[str]
+    headers: list[str] = field(default_factory=list)  # as written in the file
 
 
 def decode_bytes(data: bytes, filename: str) -> tuple[str, str]:
@@ -111,4 +97,4 @@ def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None 
         lines.append(line)
     if not rows:
         raise BadInputError("the file has a header but no data rows", file=filename, row=1)
-    return RawTable(columns, rows, lines, delimiter, encoding, unmapped)
+    return RawTable(columns, rows, lines, delimiter, encoding, unmapped, [h.strip() for h in header])

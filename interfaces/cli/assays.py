@@ -17,7 +17,7 @@ app.add_typer(assays_app, name="assays")
 def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format, one measurement per row)."),
                   project: str = typer.Option(..., "--project", help="Project name."),
                   assay: Optional[str] = typer.Option(None, "--assay", help="Assay id for rows without one."),
-                  mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML {file header: canonical column}."),
+                  mapping: Optional[str] = typer.Option(None, "--mapping", help="'FILE HEADER=column,...' or a YAML file {file header: column}."),
                   uploader: str = typer.Option("cli", "--uploader", help="Who uploads (recorded)."),
                   dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
                   supersedes: Optional[str] = typer.Option(None, "--supersedes", help="Upload id this corrected file replaces (its rows are kept as history)."),
@@ -33,16 +33,9 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
         from lab_sync.upload import upload_assay_file
         from moltwin.errors import BadInputError
 
-        col_map = None
-        if mapping:
-            import yaml
+        from lab_sync.header_vocabulary import parse_mapping_option
 
-            try:
-                col_map = yaml.safe_load(mapping.read_text())
-            except (OSError, yaml.YAMLError) as exc:
-                raise BadInputError(f"cannot read the mapping: {exc}", file=str(mapping)) from exc
-            if not isinstance(col_map, dict):
-                raise BadInputError("the mapping must be a YAML mapping {file header: column}", file=str(mapping))
+        col_map = parse_mapping_option(mapping) if mapping else None
         store = open_store(db)
         if supersedes and replace_same_name:
             raise BadInputError("give --supersedes or --replace-same-name, not both", field="--supersedes")

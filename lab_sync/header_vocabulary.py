@@ -28,6 +28,8 @@ HEADER_ALIASES: dict[str, list[str]] = {
     "assay_id": ["assay_id", "assay", "assay chembl id", "protocol", "target", "assay name",
                  "protocol name", "protocol id", "experiment", "experiment id", "assay code",
                  "assay description", "screen", "study"],
+    "assay_version": ["assay_version", "assay version", "protocol version", "version",
+                      "method version", "assay revision"],
     "endpoint": ["endpoint", "standard type", "type", "activity_type", "readout", "measure",
                  "result type", "activity type", "measurement type", "readout type",
                  "assay endpoint", "parameter", "result name", "data type", "value type",

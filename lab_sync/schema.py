@@ -31,6 +31,8 @@ projects = Table(
     Column("name", String(200), primary_key=True),
     Column("description", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # migration 3: how NN/NN/YYYY test dates are read (ymd = ISO only, dmy, mdy)
+    Column("date_order", String(3), nullable=False, server_default="ymd"),
 )
 
 compounds = Table(
@@ -234,6 +236,9 @@ def _v3_input_structures(conn: Connection) -> None:
     for name in ("input_smiles", "standardization"):
         if name not in have:
             conn.execute(text(f"ALTER TABLE compounds ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"))
+    if "date_order" not in {c["name"] for c in inspect(conn).get_columns("projects")}:
+        conn.execute(text("ALTER TABLE projects ADD COLUMN date_order VARCHAR(3) NOT NULL "
+                          "DEFAULT 'ymd'"))
     rekey_compounds(conn)
 
 
@@ -242,7 +247,8 @@ MIGRATIONS: list[Migration] = [
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
     Migration(2, "web page users (hashed tokens) and sign-in sessions", _v2_users),
     Migration(3, "compounds keep their input structure and standardization steps; stored "
-                 "compounds re-keyed by the stereo-keeping standardization", _v3_input_structures),
+                 "compounds re-keyed by the stereo-keeping standardization; projects' test-date "
+                 "order", _v3_input_structures),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lab_sync import schema
+from lab_sync import duplicates, row_checks, schema
+from lab_sync.dates import DATE_ORDERS
 from lab_sync.read_table import read_assay_table
 from lab_sync.store import TwinStore, utcnow
 from lab_sync.supersede import check_supersedable, mark_superseded, same_name_notes
@@ -43,6 +44,8 @@ class UploadReport:
     n_invalid: int
     upload_id: str | None = None
     errors: list[RowError] = field(default_factory=list)
+    #: rows stored but flagged: suspected duplicates (kept, not counted), mixed assay versions
+    warnings: list[RowError] = field(default_factory=list)
     new_compounds: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     supersedes: str | None = None
@@ -57,7 +60,8 @@ class UploadReport:
         return {"filename": self.filename, "project": self.project, "sha256": self.sha256,
                 "status": self.status, "upload_id": self.upload_id, "n_rows": self.n_rows,
                 "n_valid": self.n_valid, "n_invalid": self.n_invalid,
-                "errors": [e.to_dict() for e in self.errors], "new_compounds": self.new_compounds,
+                "errors": [e.to_dict() for e in self.errors],
+                "warnings": [w.to_dict() for w in self.warnings], "new_compounds": self.new_compounds,
                 "notes": self.notes, "supersedes": self.supersedes, "exit_code": self.exit_code}
 
 
@@ -118,8 +122,14 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
                       dry_run: bool = False, comma_decimal: bool = False,
                       archive_dir: Path | None = None, display_name: str | None = None,
                       structure_key: StructureKey = default_structure_key,
-                      supersedes: str | None = None) -> UploadReport:
+                      supersedes: str | None = None, confirm_replicates: bool = False,
+                      date_order: str | None = None) -> UploadReport:
     """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``.
+
+    A row equal to an active measurement of an earlier upload (same compound, assay, endpoint,
+    value, date and operator) is a suspected duplicate: stored inactive and flagged in
+    ``report.warnings`` unless ``confirm_replicates`` (:mod:`lab_sync.duplicates`).
+    ``date_order`` overrides the project's setting for ``NN/NN/YYYY`` dates.
 
     ``supersedes`` names an earlier upload of the project that this file corrects: in the same
     transaction its measurements become inactive and it is marked superseded (nothing is deleted;
@@ -143,6 +153,8 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         report.n_invalid = len(table.rows)
         return report
     valid: list[Measurement] = []
+    versions: dict[int, str] = {}
+    order = date_order or project_date_order(store, project)
     first_seen: dict[tuple, int] = {}
     for row, line in zip(table.rows, table.line_numbers):
         # An identical line repeated is a copy-paste slip, not a replicate: store it once.
@@ -153,15 +165,24 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
             continue
         first_seen[key] = line
         m, errs = validate_row(row, line, default_assay=default_assay,
-                               comma_decimal=comma_decimal or table.delimiter == ";")
+                               comma_decimal=comma_decimal or table.delimiter == ";",
+                               date_order=order)
         report.errors.extend(errs)
         if m is not None:
             valid.append(m)
+            versions[line] = row.get("assay_version", "")
 
     comp = schema.compounds
     with store.engine.connect() as conn:
         reg = conn.execute(select(comp.c.compound_id, comp.c.inchikey).where(comp.c.project == project)).all()
+        known_endpoints = row_checks.stored_endpoints(conn, project, {m.assay_id for m in valid})
     registry = {r.compound_id: r.inchikey for r in reg}
+    cross = (row_checks.endpoint_errors(valid, known_endpoints)
+             + row_checks.version_errors(valid, versions))
+    report.errors.extend(cross)
+    bad_rows = {e.row for e in cross}
+    valid = [m for m in valid if m.source_row not in bad_rows]
+    report.warnings.extend(row_checks.version_suffix_warnings(valid))
     valid, struct_errors, new_compounds = _match_structures(
         valid, registry, {r.inchikey: r.compound_id for r in reg}, structure_key)
     report.errors.extend(struct_errors)
@@ -171,6 +192,9 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
     report.new_compounds = sorted(new_compounds)
     if dry_run:
         report.status = "dry_run"
+        if not confirm_replicates:
+            with store.engine.connect() as conn:
+                _flag_duplicates(conn, report, project, valid)
         return report
     if not valid:
         report.notes.append("nothing was stored: no row passed validation")
@@ -186,7 +210,7 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
             (up.c.project == project) & (up.c.sha256 == sha))).first()
         if previous is None:
             _commit(store, conn, report, project, upload_id, uploader, archive, data, valid,
-                    new_compounds, supersedes)
+                    new_compounds, supersedes, confirm_replicates)
     if previous is not None:
         report.status, report.upload_id = "duplicate", previous.upload_id
         report.notes.append(f"this exact file was already uploaded as {previous.upload_id}; "
@@ -198,9 +222,40 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
     return report
 
 
+def _flag_duplicates(conn, report: UploadReport, project: str, valid: list[Measurement]) -> set[int]:
+    """Add a warning per suspected duplicate; returns their source rows."""
+    hits = duplicates.earlier_copies(conn, project, [m.to_dict() for m in valid])
+    report.warnings.extend(RowError(row, duplicates.FLAG, "", duplicates.reason(*hit))
+                           for row, hit in sorted(hits.items()))
+    report.warnings.sort(key=lambda w: w.row)
+    if hits:
+        report.notes.append(f"{len(hits)} suspected duplicate rows are stored but not counted; "
+                            "confirm true replicates with moltwin assays confirm-replicate")
+    return set(hits)
+
+
+def project_date_order(store: TwinStore, project: str) -> str:
+    """The project's order for ``NN/NN/YYYY`` dates (``ymd``: ISO only, the default)."""
+    p = schema.projects
+    with store.engine.connect() as conn:
+        row = conn.execute(select(p.c.date_order).where(p.c.name == project)).first()
+    return row.date_order if row else "ymd"
+
+
+def set_project_date_order(store: TwinStore, project: str, order: str) -> None:
+    """Set how the project reads ``NN/NN/YYYY`` test dates (:data:`lab_sync.dates.DATE_ORDERS`)."""
+    if order not in DATE_ORDERS:
+        raise BadInputError(f"date order '{order}' is not one of {', '.join(DATE_ORDERS)}",
+                            field="date_order")
+    p = schema.projects
+    with store.transaction() as conn:
+        store.ensure_project(project, conn=conn)
+        conn.execute(p.update().where(p.c.name == project).values(date_order=order))
+
+
 def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_id: str, uploader: str,
             archive: Path, data: bytes, valid: list[Measurement], new_compounds: dict[str, dict],
-            supersedes: str | None) -> None:
+            supersedes: str | None, confirm_replicates: bool = False) -> None:
     """The writes of one upload, inside the caller's transaction."""
     up = schema.uploads
     store.ensure_project(project, conn=conn)
@@ -216,15 +271,21 @@ def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_i
     registered = store.register_compounds(project, new_compounds.values(), conn=conn)
     # A concurrent upload may have registered the same structure under its own id meanwhile.
     same = dict(zip(registered["compound_id"], registered["registered_id"]))
-    store.insert_rows("measurements", [
-        {**{k: v for k, v in m.to_dict().items() if k != "smiles"}, "project": project,
-         "compound_id": same.get(m.compound_id, m.compound_id), "upload_id": upload_id, "active": True}
-        for m in valid], conn=conn)
-    store.insert_rows("quarantine", [
-        {"upload_id": upload_id, "source_row": e.row, "column_name": e.column, "value": e.value,
-         "reason": e.reason} for e in report.errors], conn=conn)
-    if supersedes:
+    for m in valid:
+        m.compound_id = same.get(m.compound_id, m.compound_id)
+    if supersedes:  # before the duplicate check: rows repeated from the corrected file are no copies
         n_off = mark_superseded(conn, project, supersedes, upload_id)
         report.supersedes = supersedes
         report.notes.append(f"supersedes upload {supersedes}: its {n_off} measurements are kept as "
                             "history and no longer counted")
+    # Checked under the project's lock, after ids are resolved to registered ones.
+    suspected = set() if confirm_replicates else _flag_duplicates(conn, report, project, valid)
+    store.insert_rows("measurements", [
+        {**{k: v for k, v in m.to_dict().items() if k != "smiles"}, "project": project,
+         "upload_id": upload_id, "active": m.source_row not in suspected}
+        for m in valid], conn=conn)
+    store.insert_rows("quarantine", [
+        {"upload_id": upload_id, "source_row": e.row, "column_name": e.column, "value": e.value,
+         "reason": e.reason} for e in report.errors + [w for w in report.warnings
+                                                        if w.column == duplicates.FLAG]],
+        conn=conn)

@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from lab_sync import units
+from lab_sync.dates import normalize_date
 from lab_sync.header_vocabulary import mapping_option, propose_mapping, suspicious_column
 from lab_sync.read_table import RawTable
 
@@ -95,7 +96,8 @@ def check_columns(table: RawTable, filename: str, default_assay: str | None) -> 
 
 
 def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
-                 comma_decimal: bool) -> tuple[Measurement | None, list[RowError]]:
+                 comma_decimal: bool, date_order: str = "ymd"
+                 ) -> tuple[Measurement | None, list[RowError]]:
     errs: list[RowError] = []
 
     def bad(col: str, reason: str) -> None:
@@ -138,6 +140,15 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
         except ValueError as exc:
             bad("qualifier", str(exc))
 
+    test_date = row.get("test_date", "")
+    if test_date.lower() not in MISSING:
+        try:
+            test_date = normalize_date(test_date, date_order)
+        except ValueError as exc:
+            bad("test_date", str(exc))
+    else:
+        test_date = ""
+
     unit_text = row.get("units", "")
     value_nm = p_act = conc_nm = None
     if endpoint and not math.isnan(value):
@@ -173,4 +184,4 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
         endpoint=endpoint or "", qualifier=qualifier, value=value,
         units=unit_text or ("%" if endpoint == "pct_inhibition" else ""), value_nm=value_nm,
         p_activity=p_act, test_concentration_nm=conc_nm, replicate=row.get("replicate", ""),
-        test_date=row.get("test_date", ""), operator=row.get("operator", "")), []
+        test_date=test_date, operator=row.get("operator", "")), []

@@ -23,6 +23,7 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
                   supersedes: Optional[str] = typer.Option(None, "--supersedes", help="Upload id this corrected file replaces (its rows are kept as history)."),
                   replace_same_name: bool = typer.Option(False, "--replace-same-name", help="Supersede the project's earlier upload with this file name."),
                   no_sync: bool = typer.Option(False, "--no-sync", help="Do not update the twin (retrain, ledger, re-rank) after the commit."),
+                  confirm_replicates: bool = typer.Option(False, "--confirm-replicates", help="Count rows equal to earlier uploads' measurements as true replicates (default: stored but not counted)."),
                   db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Validate an assay file row by row and commit its valid rows (exit 0 all ok, 1 some invalid, 2 nothing committed).
 
@@ -44,7 +45,8 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
 
             supersedes = live_upload_with_name(store, project, file.name, file_sha256(file) if file.is_file() else None)
         rep = upload_assay_file(store, file, project, uploader=uploader, default_assay=assay,
-                                mapping=col_map, dry_run=dry_run, supersedes=supersedes)
+                                mapping=col_map, dry_run=dry_run, supersedes=supersedes,
+                                confirm_replicates=confirm_replicates)
         if replace_same_name and not supersedes:
             rep.notes.append(f"--replace-same-name: no earlier upload named {file.name} with other content; "
                              "nothing superseded")
@@ -57,6 +59,7 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
     lines = [f"{rep.filename}: {rep.status}; {rep.n_valid} valid rows, {rep.n_invalid} invalid rows"
              + (f"; upload {rep.upload_id}" if rep.upload_id else "")]
     lines += [f"  row {e.row}, column '{e.column}', value '{e.value}': {e.reason}" for e in rep.errors[:200]]
+    lines += [f"  row {w.row}, flagged: {w.reason}" for w in rep.warnings[:200]]
     lines += [f"  note: {n}" for n in rep.notes]
     if "sync" in payload:
         lines.append(_sync_line(payload["sync"]))
@@ -155,3 +158,38 @@ def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str]
     emit(result, as_json, _sync_line(result))
     if result.get("mode") == "failed" or result.get("status") == "failed":
         raise typer.Exit(1)
+
+
+@assays_app.command("confirm-replicate")
+def assays_confirm_replicate(upload_id: str = typer.Argument(..., help="Upload holding the flagged row."),
+                             row: int = typer.Option(..., "--row", help="File line of the flagged row."),
+                             project: str = typer.Option(..., "--project", help="Project name."),
+                             by: str = typer.Option("cli", "--by", help="Who confirms (recorded)."),
+                             db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Count a suspected duplicate (same measurement as an earlier upload) as a true replicate."""
+    try:
+        from lab_sync.duplicates import confirm_replicate
+        from lab_sync.store import open_store
+
+        confirm_replicate(open_store(db), project, upload_id, row, confirmed_by=by)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit({"upload_id": upload_id, "row": row, "confirmed_by": by}, as_json,
+         f"row {row} of upload {upload_id} now counts as a replicate")
+
+
+@assays_app.command("date-order")
+def assays_date_order(order: str = typer.Argument(..., help="ymd (ISO only, default), dmy or mdy."),
+                      project: str = typer.Option(..., "--project", help="Project name."),
+                      db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Set how the project reads NN/NN/YYYY test dates (impossible dates are always row errors)."""
+    try:
+        from lab_sync.store import open_store
+        from lab_sync.upload import set_project_date_order
+
+        set_project_date_order(open_store(db), project, order)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    emit({"project": project, "date_order": order}, as_json, f"{project}: test dates read as {order}")

@@ -78,6 +78,7 @@ def _v2_store(path) -> TwinStore:
     with store.engine.begin() as conn:  # migration 1 now creates today's columns; undo them
         for name in ("input_smiles", "standardization"):
             conn.exec_driver_sql(f"ALTER TABLE compounds DROP COLUMN {name}")
+        conn.exec_driver_sql("ALTER TABLE projects DROP COLUMN date_order")
     return store
 
 
@@ -87,7 +88,8 @@ def test_migration_3_rekeys_stored_compounds_keeping_measurements(tmp_path):
     flat = standardize_smiles("CCC(C)C(=O)c1ccccc1").inchikey  # what the old code stored for R and S
     r = standardize_smiles("C[C@H](CC)C(=O)c1ccccc1")
     with store.engine.begin() as conn:
-        conn.execute(insert(schema.projects).values(name="p", description="", created_at=now))
+        conn.exec_driver_sql("INSERT INTO projects (name, description, created_at) "
+                             "VALUES ('p', '', '2026-01-01')")
         # old row: stereo in the SMILES, but keyed by the flattened structure
         conn.execute(schema.compounds.insert().values(
             project="p", compound_id="R", canonical_smiles=r.smiles, inchikey=flat, origin="x",

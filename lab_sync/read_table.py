@@ -39,7 +39,28 @@ class RawTable:
     headers: list[str] = field(default_factory=list)  # as written in the file
 
 
+def _utf16_encoding(data: bytes) -> str | None:
+    """UTF-16 (Excel's "Unicode text"): by its byte-order mark, or by the NUL byte in every
+    other position that ASCII text has in UTF-16 without one."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:4096]
+    if len(head) >= 4 and head.count(b"\x00") * 2 >= len(head) * 0.9:
+        if head[1::2].count(0) >= len(head[1::2]) * 0.9:
+            return "utf-16-le"
+        if head[0::2].count(0) >= len(head[0::2]) * 0.9:
+            return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes, filename: str) -> tuple[str, str]:
+    utf16 = _utf16_encoding(data)
+    if utf16:
+        try:
+            return data.decode(utf16), utf16
+        except UnicodeDecodeError as exc:
+            raise BadInputError(f"the file looks like UTF-16 text but byte {exc.start} cannot be "
+                                "decoded; save it again as UTF-8 CSV", file=filename) from None
     if b"\x00" in data[:4096]:
         raise BadInputError("this is a binary file, not a CSV text file (export it as CSV from your "
                             "spreadsheet or instrument software)", file=filename)
@@ -75,7 +96,21 @@ def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None 
         raise BadInputError(f"the header line has a single column ('{first_line[:60]}'); expected "
                             "columns separated by commas, semicolons or tabs", file=filename, row=1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    done = [0]  # the last line read whole
+    try:
+        return _read_rows(reader, filename, mapping, delimiter, encoding, done)
+    except csv.Error as exc:
+        # e.g. a field larger than csv.field_size_limit(): an unclosed quote swallowing the file
+        line = done[0] + 1
+        raise BadInputError(f"line {line}: the file cannot be split into fields ({exc}); a "
+                            "field this long usually means an unclosed quote (\")",
+                            file=filename, row=line) from None
+
+
+def _read_rows(reader, filename: str, mapping: dict[str, str] | None, delimiter: str,
+               encoding: str, done: list[int]) -> RawTable:
     header = next(reader)
+    done[0] = reader.line_num
     explicit = {_norm(k): v for k, v in (mapping or {}).items()}
     columns, unmapped, seen = [], [], set()
     for h in header:
@@ -87,7 +122,7 @@ def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None 
         columns.append(canon)
     rows, lines = [], []
     for record in reader:
-        line = reader.line_num
+        line = done[0] = reader.line_num
         if not any(cell.strip() for cell in record):
             continue
         row = {c: v.strip() for c, v in zip(columns, record + [""] * (len(columns) - len(record)))}

@@ -24,7 +24,8 @@ from lab_sync.read_table import read_assay_table
 from lab_sync.store import TwinStore, utcnow
 from lab_sync.supersede import check_supersedable, mark_superseded, same_name_notes
 from lab_sync.validate import Measurement, RowError, check_columns, validate_row
-from moltwin.errors import BadInputError, ChemistryError
+from lab_sync.field_limits import NOTE_LIMIT, check_text
+from moltwin.errors import BadInputError, ChemistryError, MolTwinError
 from moltwin.paths import archive_dir as archive_dir_default
 
 #: (smiles) -> (canonical smiles, InChIKey[, changes]); raises ChemistryError for a bad structure.
@@ -117,33 +118,11 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
     return ok, errors, new
 
 
-def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: str = "cli",
-                      default_assay: str | None = None, mapping: dict[str, str] | None = None,
-                      dry_run: bool = False, comma_decimal: bool = False,
-                      archive_dir: Path | None = None, display_name: str | None = None,
-                      structure_key: StructureKey = default_structure_key,
-                      supersedes: str | None = None, confirm_replicates: bool = False,
-                      date_order: str | None = None) -> UploadReport:
-    """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``.
-
-    A row equal to an active measurement of an earlier upload (same compound, assay, endpoint,
-    value, date and operator) is a suspected duplicate: stored inactive and flagged in
-    ``report.warnings`` unless ``confirm_replicates`` (:mod:`lab_sync.duplicates`).
-    ``date_order`` overrides the project's setting for ``NN/NN/YYYY`` dates.
-
-    ``supersedes`` names an earlier upload of the project that this file corrects: in the same
-    transaction its measurements become inactive and it is marked superseded (nothing is deleted;
-    see :mod:`lab_sync.supersede`).
-    """
-    name = display_name or Path(path).name
-    if supersedes:
-        with store.engine.connect() as conn:
-            check_supersedable(conn, project, supersedes)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
-    sha = hashlib.sha256(data).hexdigest()
+def _check_file(store: TwinStore, data: bytes, name: str, project: str, sha: str, *,
+                default_assay: str | None, mapping: dict[str, str] | None, comma_decimal: bool,
+                structure_key: StructureKey, date_order: str | None
+                ) -> tuple[UploadReport, list[Measurement], dict[str, dict]]:
+    """Read and validate every row (no writes): the report, the valid rows, new compounds."""
     table = read_assay_table(data, name, mapping)
     report = UploadReport(name, project, sha, "rejected", len(table.rows), 0, 0)
     if table.unmapped_columns:
@@ -151,7 +130,7 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
     report.errors = check_columns(table, name, default_assay)
     if report.errors:
         report.n_invalid = len(table.rows)
-        return report
+        return report, [], {}
     valid: list[Measurement] = []
     versions: dict[int, str] = {}
     order = date_order or project_date_order(store, project)
@@ -190,6 +169,51 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
     report.n_valid = len(valid)
     report.n_invalid = len({e.row for e in report.errors})
     report.new_compounds = sorted(new_compounds)
+    return report, valid, new_compounds
+
+
+def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: str = "cli",
+                      default_assay: str | None = None, mapping: dict[str, str] | None = None,
+                      dry_run: bool = False, comma_decimal: bool = False,
+                      archive_dir: Path | None = None, display_name: str | None = None,
+                      structure_key: StructureKey = default_structure_key,
+                      supersedes: str | None = None, confirm_replicates: bool = False,
+                      date_order: str | None = None) -> UploadReport:
+    """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``.
+
+    A row equal to an active measurement of an earlier upload (same compound, assay, endpoint,
+    value, date and operator) is a suspected duplicate: stored inactive and flagged in
+    ``report.warnings`` unless ``confirm_replicates`` (:mod:`lab_sync.duplicates`).
+    ``date_order`` overrides the project's setting for ``NN/NN/YYYY`` dates.
+
+    ``supersedes`` names an earlier upload of the project that this file corrects: in the same
+    transaction its measurements become inactive and it is marked superseded (nothing is deleted;
+    see :mod:`lab_sync.supersede`).
+    """
+    name = display_name or Path(path).name
+    if supersedes:
+        with store.engine.connect() as conn:
+            check_supersedable(conn, project, supersedes)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    sha = hashlib.sha256(data).hexdigest()
+    check_text("uploader", uploader)
+    check_text("project name", project)
+    check_text("file name", name, NOTE_LIMIT)
+    try:
+        report, valid, new_compounds = _check_file(
+            store, data, name, project, sha, default_assay=default_assay, mapping=mapping,
+            comma_decimal=comma_decimal, structure_key=structure_key, date_order=date_order)
+    except MolTwinError:
+        raise
+    except Exception as exc:  # a bug or an input nobody foresaw: the chemist gets a plain answer
+        raise BadInputError(f"this file could not be read ({exc.__class__.__name__}: {exc}); "
+                            "nothing was stored. Check it is a CSV export of the assay table, or "
+                            "send it to whoever runs MolTwin", file=name) from exc
+    if report.status == "rejected" and report.errors and report.errors[0].row == 1 and not valid:
+        return report
     if dry_run:
         report.status = "dry_run"
         if not confirm_replicates:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 from lab_sync import units
 from lab_sync.dates import normalize_date
+from lab_sync.field_limits import too_long
 from lab_sync.header_vocabulary import mapping_option, propose_mapping, suspicious_column
 from lab_sync.read_table import RawTable
 
@@ -103,6 +104,11 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
     def bad(col: str, reason: str) -> None:
         errs.append(RowError(line, col, row.get(col, ""), reason))
 
+    long_fields = {col for col, text in row.items() if too_long(col, text)}
+    for col in sorted(long_fields):
+        bad(col, too_long(col, row[col]))
+    if long_fields:  # the rest of a row with a pasted novel in it is not worth checking
+        return None, errs
     if "_too_many_cells" in row:
         bad("_row", row["_too_many_cells"] + " (a delimiter inside an unquoted value?)")
     cid = row.get("compound_id", "")

@@ -30,6 +30,7 @@ from moltwin.errors import ConfigError, ModelError, StoreError
 from pipeline import stages
 from pipeline.config import RunConfig
 from pipeline.run_context import RunContext, begin_run, completed_runs, finish_run, previous_ranked_run
+from moltwin.csv_export import write_safe_csv
 
 SYNC_KIND = "sync_assays"
 #: Size of the "top" list whose new entries and departures are reported.
@@ -211,7 +212,7 @@ def stage_compare_rankings(ctx: RunContext, previous_run_id: str | None, top_n: 
     current = pd.read_parquet(ctx.path / "ranked_candidates.parquet")
     previous = store.read_table("rankings", run_id=previous_run_id) if previous_run_id else None
     changes = compare_rankings(previous, current, top_n=top_n)
-    changes.to_csv(ctx.path / "ranking_changes.csv", index=False)
+    write_safe_csv(changes, ctx.path / "ranking_changes.csv")
     return _json_rows(changes)
 
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
+from moltwin.csv_export import write_safe_csv
 
 models_app = typer.Typer(help="Train, evaluate and use activity models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -125,7 +126,8 @@ def models_admet(infile: Path = typer.Option(..., "--in", help="Molecules: .smi,
         table = predict_admet(pd.concat(list(read_molecules(infile)), ignore_index=True))
         if outfile:
             outfile.parent.mkdir(parents=True, exist_ok=True)
-            (table.to_parquet if outfile.suffix == ".parquet" else table.to_csv)(outfile, index=False)
+            (table.to_parquet(outfile, index=False) if outfile.suffix == ".parquet"
+             else write_safe_csv(table, outfile))
     except Exception as exc:  # noqa: BLE001  (AdmetUnavailableError: exit 1, "ADMET not predicted: ...")
         fail(exc)
         return

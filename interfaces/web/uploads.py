@@ -9,6 +9,7 @@ signed-in user as uploader. Then the twin update runs in the background.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -123,7 +124,14 @@ async def validate_upload(request: Request, name: str) -> Response:
     def work() -> Response:
         ctx.staging.purge()
         sha, path = ctx.staging.put_bytes(upload.content)
-        return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+        try:
+            return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+        except Exception as exc:  # noqa: BLE001 - never a 500 page for a file nobody foresaw
+            logging.getLogger(__name__).exception("checking %s failed", filename)
+            return ctx.message("This file cannot be read", f"Checking it failed "
+                               f"({exc.__class__.__name__}); nothing was stored. Check it is a CSV "
+                               "export of the assay table.", status=422, session=session,
+                               links=[(project_url(name), "Choose another file")])
 
     return await run_in_threadpool(work)
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select, update
+from sqlalchemy import column, select, table, update
 from sqlalchemy.engine import Connection
 
-from lab_sync import schema
 from moltwin.errors import ChemistryError
+
+# The columns this step reads and writes, named here rather than imported from lab_sync.schema
+# (whose migration 3 calls this module: importing it back would be a circle).
+_COMPOUNDS = table("compounds", *(column(name) for name in (
+    "id", "project", "compound_id", "canonical_smiles", "inchikey", "provenance", "input_smiles")))
 
 
 def _provenance(text: str) -> dict:
@@ -37,7 +41,7 @@ def rekey_compounds(conn: Connection) -> dict[str, int]:
     """
     from chem.standardize import standardize_smiles
 
-    comp = schema.compounds
+    comp = _COMPOUNDS
     rows = conn.execute(select(comp.c.id, comp.c.project, comp.c.compound_id,
                                comp.c.canonical_smiles, comp.c.inchikey, comp.c.provenance,
                                comp.c.input_smiles).order_by(comp.c.id)).all()

@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import create_engine, event, func, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from lab_sync import schema
-from moltwin.errors import StoreError
+from moltwin.errors import BadInputError, StoreError
 
 DB_ENV_VAR = "MOLTWIN_DB"
 DEFAULT_DB_FILE = "moltwin.db"
@@ -234,6 +234,41 @@ class TwinStore:
         else:
             with self.transaction() as c:
                 yield c
+
+
+def no_store_message(db: str | None, url: str, why: str = "") -> str:
+    where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else \
+        make_url(url).render_as_string(hide_password=True)
+    given = "--db" if db else (f"${DB_ENV_VAR}" if os.environ.get(DB_ENV_VAR) else "the default")
+    return (f"no twin store at {where}{why}; create it with `moltwin db init --db {where}` (or run "
+            f"`moltwin demo`), or check {given} for a typo")
+
+
+def open_existing_store(db: str | None = None) -> TwinStore:
+    """Open the twin store at ``db``, never creating one (commands other than ``db init``).
+
+    Raises
+    ------
+    BadInputError
+        When there is no database at the path, or the database has no MolTwin tables
+        (a mistyped ``--db``/``MOLTWIN_DB`` must not quietly start an empty twin).
+    """
+    url = resolve_db_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise BadInputError(no_store_message(db, url), field="--db")
+    store = open_store(db, migrate=False)
+    try:
+        version = store.schema_version()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the twin store '{store.url}': {exc}") from exc
+    if version == 0:
+        raise BadInputError(no_store_message(db, url, " (the database has no MolTwin tables)"),
+                            field="--db")
+    try:
+        store.migrate()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the twin store '{url}': {exc}") from exc
+    return store
 
 
 def open_store(db: str | None = None, *, migrate: bool = True) -> TwinStore:

@@ -11,8 +11,10 @@ and the stored values (database, Parquet) are never changed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where it is used: the CLI's --help must stay instant
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -26,6 +28,8 @@ def neutralise_cell(value):
 
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells are neutralised; numeric columns are left alone."""
+    import pandas as pd
+
     out = df.copy()
     for column in out.columns:
         series = out[column]

@@ -29,7 +29,7 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
 
     After a commit the twin updates itself unless --no-sync: a sync_assays deployment run when PREFECT_API_URL is set, else a direct sync."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from lab_sync.supersede import live_upload_with_name
         from lab_sync.upload import upload_assay_file
         from moltwin.errors import BadInputError
@@ -37,7 +37,7 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
         from lab_sync.header_vocabulary import parse_mapping_option
 
         col_map = parse_mapping_option(mapping) if mapping else None
-        store = open_store(db)
+        store = open_existing_store(db)
         if supersedes and replace_same_name:
             raise BadInputError("give --supersedes or --replace-same-name, not both", field="--supersedes")
         if replace_same_name:
@@ -94,9 +94,9 @@ def assays_list(project: Optional[str] = typer.Option(None, "--project"), db: Op
                 as_json: bool = JsonOpt) -> None:
     """List uploads (newest first)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        df = open_store(db).read_table("uploads", project).sort_values("uploaded_at", ascending=False)
+        df = open_existing_store(db).read_table("uploads", project).sort_values("uploaded_at", ascending=False)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -111,9 +111,9 @@ def assays_show(project: str = typer.Option(..., "--project"), db: Optional[str]
     """Show aggregated measurements (replicates combined on the log scale)."""
     try:
         from lab_sync.aggregate import aggregate_measurements
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        agg = aggregate_measurements(open_store(db).read_table("measurements", project))
+        agg = aggregate_measurements(open_existing_store(db).read_table("measurements", project))
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -128,10 +128,10 @@ def assays_supersede(old: str = typer.Argument(..., help="Upload id of the earli
                      db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Mark an already committed upload as the correction of an earlier one (history kept)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from lab_sync.supersede import supersede_committed
 
-        store = open_store(db)
+        store = open_existing_store(db)
         n = supersede_committed(store, project, old, by)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
@@ -148,9 +148,9 @@ def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str]
                 as_json: bool = JsonOpt) -> None:
     """Bring the twin up to date with the project's measurements now (retrain, ledger, re-rank, report)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -169,9 +169,9 @@ def assays_confirm_replicate(upload_id: str = typer.Argument(..., help="Upload h
     """Count a suspected duplicate (same measurement as an earlier upload) as a true replicate."""
     try:
         from lab_sync.duplicates import confirm_replicate
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        confirm_replicate(open_store(db), project, upload_id, row, confirmed_by=by)
+        confirm_replicate(open_existing_store(db), project, upload_id, row, confirmed_by=by)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -185,10 +185,10 @@ def assays_date_order(order: str = typer.Argument(..., help="ymd (ISO only, defa
                       db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Set how the project reads NN/NN/YYYY test dates (impossible dates are always row errors)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from lab_sync.upload import set_project_date_order
 
-        set_project_date_order(open_store(db), project, order)
+        set_project_date_order(open_existing_store(db), project, order)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -44,10 +44,10 @@ def models_train(project: str = typer.Option(..., "--project"), db: Optional[str
                  as_json: bool = JsonOpt) -> None:
     """Train the project's activity model on its measurements and add it to the registry."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.cli.models_cmd import train
 
-        info = train(open_store(db), project)
+        info = train(open_existing_store(db), project)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -62,10 +62,10 @@ def models_predict(model_id: str = typer.Option(..., "--model-id"),
                    db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Predict activity ± calibrated intervals and the applicability domain for a molecule file."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.cli.models_cmd import predict
 
-        preds = predict(open_store(db) if project else None, project, model_id, infile, outfile)
+        preds = predict(open_existing_store(db) if project else None, project, model_id, infile, outfile)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -93,9 +93,9 @@ def models_ledger(project: str = typer.Option(..., "--project"),
     """Score the prediction ledger: per model (cycle), the error of predictions made before the measurement arrived."""
     try:
         from lab_sync.ledger import ledger_entries, score_ledger
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         table = ledger_entries(store, project) if entries else score_ledger(store, project)
     except Exception as exc:  # noqa: BLE001
         fail(exc)

@@ -70,6 +70,15 @@ def default_structure_key(smiles: str) -> tuple[str, str]:
     from chem.standardize import standardize_smiles  # heavy import kept out of module load
 
     std = standardize_smiles(smiles)
+    return std.smiles, std.inchikey
+
+
+def standardized_structure(smiles: str) -> tuple[str, str, tuple[str, ...]]:
+    """Like :func:`default_structure_key`, plus the standardization steps that changed it
+    (recorded beside the input structure in the registry)."""
+    from chem.standardize import standardize_smiles
+
+    std = standardize_smiles(smiles)
     return std.smiles, std.inchikey, std.changes
 
 
@@ -176,7 +185,7 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
                       default_assay: str | None = None, mapping: dict[str, str] | None = None,
                       dry_run: bool = False, comma_decimal: bool = False,
                       archive_dir: Path | None = None, display_name: str | None = None,
-                      structure_key: StructureKey = default_structure_key,
+                      structure_key: StructureKey = standardized_structure,
                       supersedes: str | None = None, confirm_replicates: bool = False,
                       date_order: str | None = None) -> UploadReport:
     """Validate ``path`` and, unless ``dry_run``, commit its valid rows to ``project``.

@@ -171,12 +171,18 @@ def stage_collect_inputs(ctx: RunContext, base_dir: str | None) -> dict:
 
 
 def stored_simulations(ctx: RunContext) -> list[dict]:
-    """The latest simulation record per compound of the project, from the store."""
-    sims = open_store(ctx.db_url).read_table("simulations", ctx.config.project)
+    """Per compound, the stored simulation of the current protocol from a finished run (a
+    success before a failure, then the latest): see :mod:`pipeline.simulation_choice`."""
+    from pipeline.simulation_choice import choose_simulations, expected_hashes
+
+    store, project = open_store(ctx.db_url), ctx.config.project
+    sims = store.read_table("simulations", project)
     if sims.empty:
         return []
-    latest = sims.sort_values(["created_at", "id"]).drop_duplicates("compound_id", keep="last")
-    return [json.loads(text) for text in latest["record_json"]]
+    compounds = store.read_table("compounds", project)
+    compounds = compounds[compounds["compound_id"].isin(set(sims["compound_id"]))]
+    return choose_simulations(sims, store.read_table("runs", project),
+                              expected_hashes(ctx.config, compounds))
 
 
 def stage_retrain_predict(ctx: RunContext) -> dict:

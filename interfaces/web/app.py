@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from lab_sync.store import open_store
-from lab_sync.upload import StructureKey, default_structure_key
+from lab_sync.upload import StructureKey, standardized_structure
 from interfaces.web import pages, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
 from interfaces.web.staging import Staging, StagingJanitor
@@ -43,7 +43,7 @@ def _same_origin(request: Request) -> bool:
 
 def create_app(db: str | None = None, settings: WebSettings | None = None, *,
                sync_trigger: TriggerChoice = "auto",
-               structure_key: StructureKey = default_structure_key) -> FastAPI:
+               structure_key: StructureKey = standardized_structure) -> FastAPI:
     """The web app over the twin store at ``db`` (URL or SQLite path; default as for the CLI).
 
     Parameters

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from lab_sync.store import TwinStore
-from lab_sync.upload import StructureKey, default_structure_key
+from lab_sync.upload import StructureKey, standardized_structure
 from interfaces.web.preview import format_cell
 from interfaces.web.staging import Staging
 from interfaces.web.throttle import SignInThrottle
@@ -56,7 +56,7 @@ class WebSettings(StrictModel):
                                    "in all, in bytes (the oldest are dropped first).")
 
 
-def cached_structure_key(key: StructureKey = default_structure_key, size: int = 50_000) -> StructureKey:
+def cached_structure_key(key: StructureKey = standardized_structure, size: int = 50_000) -> StructureKey:
     """Remember standardized structures, so checking a file again just before commit is quick."""
     return lru_cache(maxsize=size)(key)
 

@@ -113,3 +113,18 @@ def test_migration_3_rekeys_stored_compounds_keeping_measurements(tmp_path):
     out = store.register_compounds("p", [{"compound_id": "S", "smiles": s.smiles,
                                           "inchikey": s.inchikey, "origin": "x"}])
     assert list(out["status"]) == ["new"]
+
+
+def test_assay_upload_registers_input_structure_and_changes(tmp_path):
+    from lab_sync.upload import upload_assay_file
+
+    path = tmp_path / "salt.csv"
+    path.write_text("compound_id,smiles,assay_id,endpoint,value,units\n"
+                    "S1,C[C@H]([NH3+])C(=O)[O-].[Cl-],T,IC50,12,nM\n")
+    store = open_store(str(tmp_path / "t.db"))
+    rep = upload_assay_file(store, path, "p", archive_dir=tmp_path / "a")
+    assert rep.status == "committed"
+    row = store.read_table("compounds", "p").iloc[0]
+    assert row["canonical_smiles"] == "C[C@H](N)C(=O)O"
+    assert row["input_smiles"] == "C[C@H]([NH3+])C(=O)[O-].[Cl-]"
+    assert set(row["standardization"].split(";")) >= {"fragments_removed", "neutralized"}

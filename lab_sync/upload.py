@@ -48,6 +48,10 @@ class UploadReport:
     #: rows stored but flagged: suspected duplicates (kept, not counted), mixed assay versions
     warnings: list[RowError] = field(default_factory=list)
     new_compounds: list[str] = field(default_factory=list)
+    #: new compound id -> its standardized SMILES (drawn on the check page)
+    new_structures: dict[str, str] = field(default_factory=dict)
+    #: id in the file -> registered id its (already known) structure is filed under
+    filed_under: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     supersedes: str | None = None
 
@@ -63,6 +67,7 @@ class UploadReport:
                 "n_valid": self.n_valid, "n_invalid": self.n_invalid,
                 "errors": [e.to_dict() for e in self.errors],
                 "warnings": [w.to_dict() for w in self.warnings], "new_compounds": self.new_compounds,
+                "new_structures": self.new_structures, "filed_under": self.filed_under,
                 "notes": self.notes, "supersedes": self.supersedes, "exit_code": self.exit_code}
 
 
@@ -83,10 +88,16 @@ def standardized_structure(smiles: str) -> tuple[str, str, tuple[str, ...]]:
 
 
 def _match_structures(measurements: list[Measurement], registry: dict[str, str],
-                      registered_by_key: dict[str, str], structure_key: StructureKey
+                      registered_by_key: dict[str, str], structure_key: StructureKey,
+                      filed_under: dict[str, str] | None = None
                       ) -> tuple[list[Measurement], list[RowError], dict[str, dict]]:
-    """Resolve each row to a registered compound id, or a new compound to register."""
+    """Resolve each row to a registered compound id, or a new compound to register.
+
+    ``filed_under`` collects ``{id in the file: registered id}`` for known structures that the
+    file names differently.
+    """
     ok, errors, new = [], [], {}
+    filed_under = {} if filed_under is None else filed_under
     cache: dict[str, tuple | ChemistryError] = {}
     for m in measurements:
         key = None
@@ -108,6 +119,7 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
                                        "structure; fix the id or the SMILES"))
                 continue
         elif key and key in registered_by_key:
+            filed_under[m.compound_id] = registered_by_key[key]
             m.compound_id = registered_by_key[key]  # same structure known under its registered id
         elif m.compound_id in new:
             if key and key != new[m.compound_id]["inchikey"]:
@@ -172,7 +184,12 @@ def _check_file(store: TwinStore, data: bytes, name: str, project: str, sha: str
     valid = [m for m in valid if m.source_row not in bad_rows]
     report.warnings.extend(row_checks.version_suffix_warnings(valid))
     valid, struct_errors, new_compounds = _match_structures(
-        valid, registry, {r.inchikey: r.compound_id for r in reg}, structure_key)
+        valid, registry, {r.inchikey: r.compound_id for r in reg}, structure_key,
+        report.filed_under)
+    report.new_structures = {cid: c["smiles"] for cid, c in sorted(new_compounds.items())}
+    report.notes.extend(f"{name} is the same structure as registered compound {registered}: its "
+                        f"measurements are filed under {registered}"
+                        for name, registered in sorted(report.filed_under.items()))
     report.errors.extend(struct_errors)
     report.errors.sort(key=lambda e: e.row)
     report.n_valid = len(valid)

@@ -26,6 +26,7 @@ from interfaces.web.forms import BadForm, BodyTooLarge, read_form
 from interfaces.web.pages import project_allowed, project_url, signin_redirect
 from interfaces.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
 from interfaces.web.staging import StagingError, StagingFull, valid_id
+from interfaces.web.structures import structure_cards
 from interfaces.web.users import Session, csrf_ok
 from moltwin.errors import BadInputError, MolTwinError
 
@@ -87,7 +88,9 @@ def _validation_page(ctx: WebContext, session: Session, project: str, filename: 
                       report=report, sha=sha, pending_id=pending_id, notice=notice, correctable=correctable,
                       errors=report.errors[:limit], n_errors=len(report.errors),
                       by_column=sorted(by_column.items(), key=lambda kv: -kv[1]),
-                      columns=STORED_COLUMNS, stored=stored[:limit], n_stored=len(stored))
+                      columns=STORED_COLUMNS, stored=stored[:limit], n_stored=len(stored),
+                      structures=structure_cards(report.new_structures),
+                      warnings=report.warnings[:limit])
 
 
 @router.post("/projects/{name}/validate")

@@ -23,6 +23,7 @@ from functools import cache
 import pandas as pd
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdqueries
+from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from chem.settings import StandardizeSettings
@@ -152,17 +153,22 @@ def standardize_mol(mol: Chem.Mol, settings: StandardizeSettings | None = None) 
     return standardize_mol_traced(mol, settings)[0]
 
 
-def _signature(mol: Chem.Mol) -> tuple:
-    """Cheap fingerprint of what a standardization step can change: atoms, charges, Hs, bonds.
+@cache
+def _signature_queries() -> tuple:
+    return Chem.MolFromSmarts("[!+0]"), Chem.MolFromSmarts("*=,#*")
 
-    Order-independent (steps may renumber atoms) and far cheaper than a canonical SMILES.
+
+def _signature(mol: Chem.Mol) -> tuple:
+    """Cheap fingerprint of what a standardization step can change: the formula (atoms, Hs,
+    net charge), bonds, charged atoms and multiple bonds.
+
+    Order-independent (steps may renumber atoms), and computed in C++: a Python loop over
+    atoms would cost more than the standardization itself on large molecules.
     """
-    atoms = sorted((a.GetAtomicNum(), a.GetFormalCharge(), a.GetTotalNumHs(), a.GetDegree())
-                   for a in mol.GetAtoms())
-    bonds = sorted((b.GetBondTypeAsDouble(), *sorted((b.GetBeginAtom().GetAtomicNum(),
-                                                      b.GetEndAtom().GetAtomicNum())))
-                   for b in mol.GetBonds())
-    return tuple(atoms), tuple(bonds)
+    charged, multiple = _signature_queries()
+    return (CalcMolFormula(mol), mol.GetNumBonds(),
+            len(mol.GetSubstructMatches(charged, uniquify=True, maxMatches=100_000)),
+            len(mol.GetSubstructMatches(multiple, uniquify=True, maxMatches=100_000)))
 
 
 def standardize_mol_traced(mol: Chem.Mol, settings: StandardizeSettings | None = None

@@ -29,10 +29,10 @@ def _key(compound_id, assay_id, endpoint, qualifier, value, units, value_nm, tes
             str(test_date or ""), str(operator or ""))
 
 
-def earlier_copies(conn: Connection, project: str, measurements: list[dict]) -> dict[int, tuple]:
+def earlier_copies(conn: Connection, project: str, measurements: list) -> dict[int, tuple]:
     """``{source_row: (upload_id, source_row)}`` of rows already stored from another upload."""
     m = schema.measurements
-    ids = {r["compound_id"] for r in measurements}
+    ids = {m.compound_id for m in measurements}
     if not ids:
         return {}
     stored = {}
@@ -44,12 +44,13 @@ def earlier_copies(conn: Connection, project: str, measurements: list[dict]) -> 
                           .order_by(m.c.id)):
         stored.setdefault(_key(*r[:9]), (r.upload_id, r.source_row))
     out = {}
-    for row in measurements:
-        hit = stored.get(_key(row["compound_id"], row["assay_id"], row["endpoint"],
-                              row["qualifier"], row["value"], row["units"], row["value_nm"],
-                              row["test_date"], row["operator"]))
+    if not stored:
+        return {}
+    for m in measurements:  # lab_sync.validate.Measurement
+        hit = stored.get(_key(m.compound_id, m.assay_id, m.endpoint, m.qualifier, m.value,
+                              m.units, m.value_nm, m.test_date, m.operator))
         if hit:
-            out[row["source_row"]] = hit
+            out[m.source_row] = hit
     return out
 
 

@@ -53,6 +53,14 @@ def _utf16_encoding(data: bytes) -> str | None:
     return None
 
 
+def detect_delimiter(first_line: str, filename: str) -> str:
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        raise BadInputError(f"the header line has a single column ('{first_line[:60]}'); expected "
+                            "columns separated by commas, semicolons or tabs", file=filename, row=1)
+    return delimiter
+
+
 def decode_bytes(data: bytes, filename: str) -> tuple[str, str]:
     utf16 = _utf16_encoding(data)
     if utf16:
@@ -90,11 +98,7 @@ def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None 
     text, encoding = decode_bytes(data, filename)
     if not text.strip():
         raise BadInputError("the file is empty", file=filename)
-    first_line = text.splitlines()[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
-    if first_line.count(delimiter) == 0:
-        raise BadInputError(f"the header line has a single column ('{first_line[:60]}'); expected "
-                            "columns separated by commas, semicolons or tabs", file=filename, row=1)
+    delimiter = detect_delimiter(text.splitlines()[0], filename)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     done = [0]  # the last line read whole
     try:
@@ -107,10 +111,8 @@ def read_assay_table(data: bytes, filename: str, mapping: dict[str, str] | None 
                             file=filename, row=line) from None
 
 
-def _read_rows(reader, filename: str, mapping: dict[str, str] | None, delimiter: str,
-               encoding: str, done: list[int]) -> RawTable:
-    header = next(reader)
-    done[0] = reader.line_num
+def map_header(header: list[str], mapping: dict[str, str] | None) -> tuple[list[str], list[str]]:
+    """``(canonical columns, unmapped headers)``; unmapped ones become ``_extra:<header>``."""
     explicit = {_norm(k): v for k, v in (mapping or {}).items()}
     columns, unmapped, seen = [], [], set()
     for h in header:
@@ -120,14 +122,30 @@ def _read_rows(reader, filename: str, mapping: dict[str, str] | None, delimiter:
             canon = f"_extra:{h}"
         seen.add(canon)
         columns.append(canon)
+    return columns, unmapped
+
+
+def row_of(record: list[str], columns: list[str]) -> dict[str, str] | None:
+    """One record as ``{column: stripped text}``; None for a blank line."""
+    if not any(cell.strip() for cell in record):
+        return None
+    row = {c: v.strip() for c, v in zip(columns, record + [""] * (len(columns) - len(record)))}
+    if len(record) > len(columns):
+        row["_too_many_cells"] = f"{len(record)} cells for {len(columns)} header columns"
+    return row
+
+
+def _read_rows(reader, filename: str, mapping: dict[str, str] | None, delimiter: str,
+               encoding: str, done: list[int]) -> RawTable:
+    header = next(reader)
+    done[0] = reader.line_num
+    columns, unmapped = map_header(header, mapping)
     rows, lines = [], []
     for record in reader:
         line = done[0] = reader.line_num
-        if not any(cell.strip() for cell in record):
+        row = row_of(record, columns)
+        if row is None:
             continue
-        row = {c: v.strip() for c, v in zip(columns, record + [""] * (len(columns) - len(record)))}
-        if len(record) > len(columns):
-            row["_too_many_cells"] = f"{len(record)} cells for {len(columns)} header columns"
         rows.append(row)
         lines.append(line)
     if not rows:

@@ -11,6 +11,7 @@ Order of work, so that nothing stored is ever lost or half-written:
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from lab_sync import duplicates, row_checks, schema
 from lab_sync.dates import DATE_ORDERS
-from lab_sync.read_table import read_assay_table
+from lab_sync.read_stream import open_assay_stream
 from lab_sync.store import TwinStore, utcnow
 from lab_sync.supersede import check_supersedable, mark_superseded, same_name_notes
 from lab_sync.validate import Measurement, RowError, check_columns, validate_row
@@ -52,6 +53,8 @@ class UploadReport:
     new_structures: dict[str, str] = field(default_factory=dict)
     #: id in the file -> registered id its (already known) structure is filed under
     filed_under: dict[str, str] = field(default_factory=dict)
+    #: the first valid measurements as they will be stored (for a preview; not in to_dict)
+    preview: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     supersedes: str | None = None
 
@@ -139,38 +142,56 @@ def _match_structures(measurements: list[Measurement], registry: dict[str, str],
     return ok, errors, new
 
 
-def _check_file(store: TwinStore, data: bytes, name: str, project: str, sha: str, *,
+PREVIEW_ROWS = 1000
+_INTERNED = ("compound_id", "smiles", "assay_id", "endpoint", "qualifier", "units", "replicate",
+             "test_date", "operator")
+
+
+def _check_file(store: TwinStore, path: Path, name: str, project: str, sha: str, *,
                 default_assay: str | None, mapping: dict[str, str] | None, comma_decimal: bool,
                 structure_key: StructureKey, date_order: str | None
                 ) -> tuple[UploadReport, list[Measurement], dict[str, dict]]:
-    """Read and validate every row (no writes): the report, the valid rows, new compounds."""
-    table = read_assay_table(data, name, mapping)
-    report = UploadReport(name, project, sha, "rejected", len(table.rows), 0, 0)
+    """Read and validate every row (no writes): the report, the valid rows, new compounds.
+
+    Rows are streamed from disk and only the validated measurements are kept, with their
+    repeated texts (ids, SMILES, assay, units, dates) shared: a 50 MB file is checked in a
+    few times its size of memory (``bench/check_memory.py``).
+    """
+    table = open_assay_stream(path, name, mapping)
+    report = UploadReport(name, project, sha, "rejected", 0, 0, 0)
     if table.unmapped_columns:
         report.notes.append("ignored columns: " + ", ".join(table.unmapped_columns))
     report.errors = check_columns(table, name, default_assay)
     if report.errors:
-        report.n_invalid = len(table.rows)
+        report.n_rows = report.n_invalid = sum(1 for _ in table.rows())
         return report, [], {}
     valid: list[Measurement] = []
     versions: dict[int, str] = {}
     order = date_order or project_date_order(store, project)
-    first_seen: dict[tuple, int] = {}
-    for row, line in zip(table.rows, table.line_numbers):
-        # An identical line repeated is a copy-paste slip, not a replicate: store it once.
-        key = tuple(sorted(row.items()))
+    comma = comma_decimal or table.delimiter == ";"
+    shared: dict[str, dict[str, str]] = {c: {} for c in _INTERNED}
+    # An identical line repeated is a copy-paste slip, not a replicate: store it once. Rows are
+    # remembered by a 64-bit hash of their cells (not the cells), to keep memory flat.
+    first_seen: dict[int, int] = {}
+    for row, line in table.rows():
+        report.n_rows += 1
+        key = hash(tuple(row.items()))
         if key in first_seen:
             report.errors.append(RowError(line, "_row", "", f"exact duplicate of row {first_seen[key]} "
                                           "(stored once; give replicates a replicate id to keep both)"))
             continue
         first_seen[key] = line
-        m, errs = validate_row(row, line, default_assay=default_assay,
-                               comma_decimal=comma_decimal or table.delimiter == ";",
+        m, errs = validate_row(row, line, default_assay=default_assay, comma_decimal=comma,
                                date_order=order)
         report.errors.extend(errs)
         if m is not None:
+            for column, seen in shared.items():
+                text = getattr(m, column)
+                setattr(m, column, seen.setdefault(text, text))
             valid.append(m)
-            versions[line] = row.get("assay_version", "")
+            if row.get("assay_version"):
+                versions[line] = row["assay_version"]
+    del first_seen, shared
 
     comp = schema.compounds
     with store.engine.connect() as conn:
@@ -195,6 +216,7 @@ def _check_file(store: TwinStore, data: bytes, name: str, project: str, sha: str
     report.n_valid = len(valid)
     report.n_invalid = len({e.row for e in report.errors})
     report.new_compounds = sorted(new_compounds)
+    report.preview = valid[:PREVIEW_ROWS]
     return report, valid, new_compounds
 
 
@@ -221,16 +243,15 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         with store.engine.connect() as conn:
             check_supersedable(conn, project, supersedes)
     try:
-        data = Path(path).read_bytes()
+        sha = _file_sha256(Path(path))
     except OSError as exc:
         raise BadInputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
-    sha = hashlib.sha256(data).hexdigest()
     check_text("uploader", uploader)
     check_text("project name", project)
     check_text("file name", name, NOTE_LIMIT)
     try:
         report, valid, new_compounds = _check_file(
-            store, data, name, project, sha, default_assay=default_assay, mapping=mapping,
+            store, Path(path), name, project, sha, default_assay=default_assay, mapping=mapping,
             comma_decimal=comma_decimal, structure_key=structure_key, date_order=date_order)
     except MolTwinError:
         raise
@@ -259,7 +280,7 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         previous = conn.execute(select(up.c.upload_id).where(
             (up.c.project == project) & (up.c.sha256 == sha))).first()
         if previous is None:
-            _commit(store, conn, report, project, upload_id, uploader, archive, data, valid,
+            _commit(store, conn, report, project, upload_id, uploader, archive, Path(path), valid,
                     new_compounds, supersedes, confirm_replicates)
     if previous is not None:
         report.status, report.upload_id = "duplicate", previous.upload_id
@@ -272,9 +293,17 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
     return report
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _flag_duplicates(conn, report: UploadReport, project: str, valid: list[Measurement]) -> set[int]:
     """Add a warning per suspected duplicate; returns their source rows."""
-    hits = duplicates.earlier_copies(conn, project, [m.to_dict() for m in valid])
+    hits = duplicates.earlier_copies(conn, project, valid)
     report.warnings.extend(RowError(row, duplicates.FLAG, "", duplicates.reason(*hit))
                            for row, hit in sorted(hits.items()))
     report.warnings.sort(key=lambda w: w.row)
@@ -304,7 +333,7 @@ def set_project_date_order(store: TwinStore, project: str, order: str) -> None:
 
 
 def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_id: str, uploader: str,
-            archive: Path, data: bytes, valid: list[Measurement], new_compounds: dict[str, dict],
+            archive: Path, source: Path, valid: list[Measurement], new_compounds: dict[str, dict],
             supersedes: str | None, confirm_replicates: bool = False) -> None:
     """The writes of one upload, inside the caller's transaction."""
     up = schema.uploads
@@ -312,7 +341,11 @@ def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_i
     archive.parent.mkdir(parents=True, exist_ok=True)
     if not archive.exists():
         tmp = archive.with_suffix(".tmp")
-        tmp.write_bytes(data)
+        shutil.copyfile(source, tmp)
+        if _file_sha256(tmp) != report.sha256:  # the file changed since it was checked
+            tmp.unlink()
+            raise BadInputError("the file changed while it was being stored; nothing was stored",
+                                file=report.filename)
         tmp.replace(archive)
     conn.execute(up.insert().values(
         upload_id=upload_id, project=project, filename=report.filename, sha256=report.sha256,

@@ -58,7 +58,7 @@ _SAMPLE_ROWS = 200  # enough rows to judge what an unmapped column holds
 
 
 def _unmapped_values(table: RawTable) -> dict[str, list[str]]:
-    sample = table.rows[:_SAMPLE_ROWS]
+    sample = (table.sample if hasattr(table, "sample") else table.rows)[:_SAMPLE_ROWS]
     return {h: [r.get(f"_extra:{h}", "") for r in sample] for h in table.unmapped_columns}
 
 

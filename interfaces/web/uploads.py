@@ -88,7 +88,8 @@ def _validation_page(ctx: WebContext, session: Session, project: str, filename: 
                       report=report, sha=sha, pending_id=pending_id, notice=notice, correctable=correctable,
                       errors=report.errors[:limit], n_errors=len(report.errors),
                       by_column=sorted(by_column.items(), key=lambda kv: -kv[1]),
-                      columns=STORED_COLUMNS, stored=stored[:limit], n_stored=len(stored),
+                      columns=STORED_COLUMNS, stored=stored[:limit],
+                      n_stored=max(len(stored), report.n_valid),
                       structures=structure_cards(report.new_structures),
                       warnings=report.warnings[:limit])
 

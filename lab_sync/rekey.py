@@ -39,14 +39,16 @@ def rekey_compounds(conn: Connection) -> dict[str, int]:
     dict
         ``{"rekeyed": n, "conflicts": n, "failed": n}``.
     """
-    from chem.standardize import standardize_smiles
-
     comp = _COMPOUNDS
     rows = conn.execute(select(comp.c.id, comp.c.project, comp.c.compound_id,
                                comp.c.canonical_smiles, comp.c.inchikey, comp.c.provenance,
                                comp.c.input_smiles).order_by(comp.c.id)).all()
-    taken = {(r.project, r.inchikey): r.compound_id for r in rows}
     counts = {"rekeyed": 0, "conflicts": 0, "failed": 0}
+    if not rows:  # a new store: nothing to re-key (and no need to load RDKit)
+        return counts
+    from chem.standardize import standardize_smiles
+
+    taken = {(r.project, r.inchikey): r.compound_id for r in rows}
     for r in rows:
         values: dict = {}
         if not r.input_smiles:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from lab_sync import duplicates, row_checks, schema
-from lab_sync.dates import DATE_ORDERS
+from lab_sync.project_settings import project_date_order
 from lab_sync.read_stream import open_assay_stream
 from lab_sync.store import TwinStore, utcnow
 from lab_sync.supersede import check_supersedable, mark_superseded, same_name_notes
@@ -259,7 +259,7 @@ def upload_assay_file(store: TwinStore, path: Path, project: str, *, uploader: s
         raise BadInputError(f"this file could not be read ({exc.__class__.__name__}: {exc}); "
                             "nothing was stored. Check it is a CSV export of the assay table, or "
                             "send it to whoever runs MolTwin", file=name) from exc
-    if report.status == "rejected" and report.errors and report.errors[0].row == 1 and not valid:
+    if report.errors and report.errors[0].row == 1:  # the file's columns are unusable
         return report
     if dry_run:
         report.status = "dry_run"
@@ -311,25 +311,6 @@ def _flag_duplicates(conn, report: UploadReport, project: str, valid: list[Measu
         report.notes.append(f"{len(hits)} suspected duplicate rows are stored but not counted; "
                             "confirm true replicates with moltwin assays confirm-replicate")
     return set(hits)
-
-
-def project_date_order(store: TwinStore, project: str) -> str:
-    """The project's order for ``NN/NN/YYYY`` dates (``ymd``: ISO only, the default)."""
-    p = schema.projects
-    with store.engine.connect() as conn:
-        row = conn.execute(select(p.c.date_order).where(p.c.name == project)).first()
-    return row.date_order if row else "ymd"
-
-
-def set_project_date_order(store: TwinStore, project: str, order: str) -> None:
-    """Set how the project reads ``NN/NN/YYYY`` test dates (:data:`lab_sync.dates.DATE_ORDERS`)."""
-    if order not in DATE_ORDERS:
-        raise BadInputError(f"date order '{order}' is not one of {', '.join(DATE_ORDERS)}",
-                            field="date_order")
-    p = schema.projects
-    with store.transaction() as conn:
-        store.ensure_project(project, conn=conn)
-        conn.execute(p.update().where(p.c.name == project).values(date_order=order))
 
 
 def _commit(store: TwinStore, conn, report: UploadReport, project: str, upload_id: str, uploader: str,

@@ -186,7 +186,7 @@ def assays_date_order(order: str = typer.Argument(..., help="ymd (ISO only, defa
     """Set how the project reads NN/NN/YYYY test dates (impossible dates are always row errors)."""
     try:
         from lab_sync.store import open_existing_store
-        from lab_sync.upload import set_project_date_order
+        from lab_sync.project_settings import set_project_date_order
 
         set_project_date_order(open_existing_store(db), project, order)
     except Exception as exc:  # noqa: BLE001

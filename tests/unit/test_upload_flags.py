@@ -7,7 +7,8 @@ import pytest
 
 from lab_sync.duplicates import confirm_replicate
 from lab_sync.store import open_store
-from lab_sync.upload import set_project_date_order, upload_assay_file
+from lab_sync.project_settings import set_project_date_order
+from lab_sync.upload import upload_assay_file
 
 SMI = "CC(=O)Nc1cc(NC(=O)c2c(Cl)cccc2Cl)ccn1"
 HEAD = "compound_id,smiles,assay_id,endpoint,value,units,test_date,operator\n"

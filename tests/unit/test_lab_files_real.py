@@ -77,3 +77,20 @@ def test_mapping_option_inline_and_yaml(tmp_path):
     yml = tmp_path / "m.yaml"
     yml.write_text("Potency: value\n")
     assert parse_mapping_option(str(yml)) == {"Potency": "value"}
+
+
+def test_cli_prints_the_proposed_mapping_and_accepts_it(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from interfaces.cli import app
+
+    monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
+    db = str(tmp_path / "twin.db")
+    open_store(db)
+    path = _write(tmp_path, f"Compound ID,SMILES,Assay,Endpoint,Potency,Units\nA1,{SMI},TYK2,IC50,120,nM\n")
+    first = CliRunner().invoke(app, ["assays", "upload", str(path), "--project", "p", "--db", db,
+                                     "--no-sync"])
+    assert first.exit_code == 2 and "--mapping 'Potency=value'" in first.output
+    again = CliRunner().invoke(app, ["assays", "upload", str(path), "--project", "p", "--db", db,
+                                     "--no-sync", "--mapping", "Potency=value"])
+    assert again.exit_code == 0, again.output

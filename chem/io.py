@@ -219,7 +219,8 @@ def read_csv_molecules(path: str | Path, *, smiles_column: str = "smiles",
 
 
 # Columns that standardization or filtering compute again: never carried from an input table.
-DERIVED_COLUMNS = frozenset({"input_line", "inchikey", "input_smiles", "rejected_by", "reasons",
+DERIVED_COLUMNS = frozenset({"input_line", "inchikey", "input_smiles", "standardization",
+                             "rejected_by", "reasons",
                              "morgan_fp", "max_tanimoto_known", "mw_da", "clogp", "tpsa_a2", "hbd",
                              "hba", "rotatable_bonds", "heavy_atoms", "formal_charge", "qed",
                              "sa_score"})

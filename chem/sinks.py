@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from moltwin.errors import BadInputError
+from moltwin.csv_export import write_safe_csv
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,8 @@ class TableSink:
         self._writer.write_table(table)
 
     def _write_csv(self, df: pd.DataFrame) -> None:
-        _as_text(df).to_csv(self._handle, header=self.n_rows == 0 and self._handle.tell() == 0,
-                            index=False)
+        write_safe_csv(_as_text(df), self._handle,
+                       header=self.n_rows == 0 and self._handle.tell() == 0)
 
     def _write_smi(self, df: pd.DataFrame) -> None:
         ids = df["compound_id"] if "compound_id" in df.columns else range(len(df))
@@ -198,8 +199,7 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to CSV without the index (parent folders are created)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False)
+    write_safe_csv(df, path)  # text cells that a spreadsheet would run as formulas are quoted
     return path
 
 

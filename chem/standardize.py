@@ -3,8 +3,12 @@
 Per molecule: parse once, clean up (remove explicit H, disconnect metals from
 O/N/halogens, normalize functional groups, reionize), keep the largest fragment
 (strips salts and solvents), neutralize, optionally take the canonical tautomer.
-Stereochemistry is kept. The result is a canonical isomeric SMILES and an
-InChIKey, the structure key used for deduplication.
+Stereochemistry is kept, also through tautomer canonicalisation (RDKit's default
+would flatten the stereocentres and double bonds a tautomer touches, merging
+enantiomers and E/Z isomers into one key). The result is a canonical isomeric
+SMILES and an InChIKey, the structure key used for deduplication, plus the names
+of the steps that changed the structure (:data:`STEP_CHANGES`), so no rewrite is
+silent.
 
 Failures become :class:`moltwin.records.FailureRecord` rows with one of the
 reason codes in :data:`REASON_CODES`.
@@ -19,6 +23,7 @@ from functools import cache
 import pandas as pd
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdqueries
+from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from chem.settings import StandardizeSettings
@@ -26,7 +31,16 @@ from moltwin.errors import BadInputError, ChemistryError
 from moltwin.records import FAILURE_COLUMNS, FailureRecord
 
 STAGE = "standardize"
-OK_COLUMNS = ["compound_id", "smiles", "inchikey", "input_smiles", "input_line"]
+OK_COLUMNS = ["compound_id", "smiles", "inchikey", "input_smiles", "input_line", "standardization"]
+#: step -> the change name recorded when that step rewrote the structure.
+STEP_CHANGES = {
+    "metal": "metal_disconnected",
+    "normalizer": "normalized",
+    "reionizer": "reionized",
+    "largest": "fragments_removed",
+    "uncharger": "neutralized",
+    "tautomer": "tautomer_changed",
+}
 REASON_CODES = {
     "unreadable_record": "the input record could not be read (e.g. a broken SD record)",
     "unparsable_smiles": "RDKit cannot parse or sanitize the SMILES",
@@ -58,11 +72,14 @@ class StandardizedMolecule:
         Standard InChIKey of the parent (the structure key).
     input_smiles
         The SMILES as given.
+    changes
+        Names of the steps that rewrote the structure (values of :data:`STEP_CHANGES`).
     """
 
     smiles: str
     inchikey: str
     input_smiles: str
+    changes: tuple[str, ...] = ()
 
 
 @cache
@@ -76,7 +93,11 @@ def _tools(canonical_tautomer: bool) -> dict:
         "uncharger": rdMolStandardize.Uncharger(canonicalOrder=True),
     }
     if canonical_tautomer:
-        tools["tautomer"] = rdMolStandardize.TautomerEnumerator()
+        params = rdMolStandardize.CleanupParameters()
+        # Keep stereo: an enantiomer or E/Z isomer is a different compound to a chemist.
+        params.tautomerRemoveSp3Stereo = False
+        params.tautomerRemoveBondStereo = False
+        tools["tautomer"] = rdMolStandardize.TautomerEnumerator(params)
     return tools
 
 
@@ -89,6 +110,9 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         Chem.SanitizeMol(mol)
     except Exception as exc:  # RDKit raises several sanitization exception types
         raise ChemistryError("unparsable_smiles", f"cannot sanitize '{smiles}': {exc}") from None
+    # Parsing without sanitization skips stereo perception; without it the tautomer
+    # enumerator sees unassigned double-bond stereo and drops it.
+    Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
     return mol
 
 
@@ -126,6 +150,37 @@ def standardize_mol(mol: Chem.Mol, settings: StandardizeSettings | None = None) 
     ChemistryError
         With reason ``empty_molecule``, ``too_large``, ``metal_or_radical`` or ``inorganic``.
     """
+    return standardize_mol_traced(mol, settings)[0]
+
+
+@cache
+def _signature_queries() -> tuple:
+    return Chem.MolFromSmarts("[!+0]"), Chem.MolFromSmarts("*=,#*")
+
+
+def _signature(mol: Chem.Mol) -> tuple:
+    """Cheap fingerprint of what a standardization step can change: the formula (atoms, Hs,
+    net charge), bonds, charged atoms and multiple bonds.
+
+    Order-independent (steps may renumber atoms), and computed in C++: a Python loop over
+    atoms would cost more than the standardization itself on large molecules.
+    """
+    charged, multiple = _signature_queries()
+    return (CalcMolFormula(mol), mol.GetNumBonds(),
+            len(mol.GetSubstructMatches(charged, uniquify=True, maxMatches=100_000)),
+            len(mol.GetSubstructMatches(multiple, uniquify=True, maxMatches=100_000)))
+
+
+def standardize_mol_traced(mol: Chem.Mol, settings: StandardizeSettings | None = None
+                           ) -> tuple[Chem.Mol, tuple[str, ...]]:
+    """Standardize like :func:`standardize_mol` and name the steps that changed the structure.
+
+    Returns
+    -------
+    mol, changes
+        The standardized molecule and the :data:`STEP_CHANGES` names of the steps that
+        rewrote it, in order (empty when the input was already standard).
+    """
     settings = settings or StandardizeSettings()
     if mol.GetNumHeavyAtoms() == 0:
         raise ChemistryError("empty_molecule", "the structure has no heavy atoms")
@@ -137,15 +192,26 @@ def standardize_mol(mol: Chem.Mol, settings: StandardizeSettings | None = None) 
         raise ChemistryError("metal_or_radical", "metal complex or organometallic compound")
     tools = _tools(settings.canonical_tautomer)
     out = Chem.RemoveHs(mol)
-    out = tools["metal"].Disconnect(out)
-    out = tools["normalizer"].normalize(out)
-    out = tools["reionizer"].reionize(out)
+    steps = [("metal", tools["metal"].Disconnect), ("normalizer", tools["normalizer"].normalize),
+             ("reionizer", tools["reionizer"].reionize)]
     if settings.keep_largest_fragment:
-        out = tools["largest"].choose(out)
+        steps.append(("largest", tools["largest"].choose))
     if settings.neutralize:
-        out = tools["uncharger"].uncharge(out)
+        steps.append(("uncharger", tools["uncharger"].uncharge))
+    changes = []
+    before = _signature(out)
+    for name, step in steps:
+        out = step(out)
+        after = _signature(out)
+        if after != before:
+            changes.append(STEP_CHANGES[name])
+        before = after
     if settings.canonical_tautomer:
+        # Atom order may change here, so compare canonical SMILES rather than signatures.
+        smiles_before = Chem.MolToSmiles(out)
         out = tools["tautomer"].Canonicalize(out)
+        if Chem.MolToSmiles(out) != smiles_before:
+            changes.append(STEP_CHANGES["tautomer"])
     Chem.AssignStereochemistry(out, cleanIt=True, force=True)
     queries = _atom_queries()
     if out.HasSubstructMatch(queries["non_organic"]):
@@ -154,7 +220,7 @@ def standardize_mol(mol: Chem.Mol, settings: StandardizeSettings | None = None) 
         raise ChemistryError("metal_or_radical", "the parent has unpaired electrons (radical)")
     if not out.HasSubstructMatch(queries["carbon"]):
         raise ChemistryError("inorganic", "the parent structure has no carbon")
-    return out
+    return out, tuple(changes)
 
 
 def _key_of(mol: Chem.Mol) -> tuple[str, str]:
@@ -175,8 +241,10 @@ def standardize_smiles(smiles: str, settings: StandardizeSettings | None = None
         With one of the reason codes of :data:`REASON_CODES`.
     """
     with rdBase.BlockLogs():  # problems are raised as ChemistryError, not logged
-        std_smiles, inchikey = _key_of(standardize_mol(parse_smiles(smiles), settings))
-    return StandardizedMolecule(smiles=std_smiles, inchikey=inchikey, input_smiles=smiles)
+        mol, changes = standardize_mol_traced(parse_smiles(smiles), settings)
+        std_smiles, inchikey = _key_of(mol)
+    return StandardizedMolecule(smiles=std_smiles, inchikey=inchikey, input_smiles=smiles,
+                                changes=changes)
 
 
 class StandardizeState:
@@ -235,7 +303,7 @@ def standardize_records(df: pd.DataFrame, settings: StandardizeSettings | None =
             _fail(failures, "unreadable_record", "the record holds no readable structure", cid, line)
             continue
         try:
-            mol = standardize_mol(parse_smiles(str(smiles)), settings)
+            mol, changes = standardize_mol_traced(parse_smiles(str(smiles)), settings)
             std_smiles, key = _key_of(mol)
         except ChemistryError as exc:
             _fail(failures, exc.reason_code, str(exc), cid, line)
@@ -257,7 +325,8 @@ def standardize_records(df: pd.DataFrame, settings: StandardizeSettings | None =
                 continue
             state.id_of_key[key] = cid
         row = {"compound_id": cid, "smiles": std_smiles, "inchikey": key,
-               "input_smiles": str(smiles), "input_line": line}
+               "input_smiles": str(smiles), "input_line": line,
+               "standardization": ";".join(changes)}
         row.update({c: rec[c] for c in extra})
         rows.append(row)
         mols.append(mol)
@@ -298,8 +367,8 @@ def standardize_molecules(df: pd.DataFrame, settings: StandardizeSettings | None
     Returns
     -------
     ok, failures
-        ``ok`` has ``compound_id, smiles, inchikey, input_smiles, input_line`` and
-        the extra columns; ``failures`` has the FailureRecord columns.
+        ``ok`` has ``compound_id, smiles, inchikey, input_smiles, input_line,
+        standardization`` (the ``;``-joined changes) and the extra columns; ``failures`` has the FailureRecord columns.
     """
     rows, _, failures = standardize_records(df, settings, StandardizeState(registered_inchikeys))
     return rows_frame(rows, list(df.columns)), failures_frame(failures)

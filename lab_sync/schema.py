@@ -14,6 +14,7 @@ from typing import Callable
 
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, UniqueConstraint)
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 metadata = MetaData()
@@ -30,6 +31,8 @@ projects = Table(
     Column("name", String(200), primary_key=True),
     Column("description", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # migration 3: how NN/NN/YYYY test dates are read (ymd = ISO only, dmy, mdy)
+    Column("date_order", String(3), nullable=False, server_default="ymd"),
 )
 
 compounds = Table(
@@ -42,6 +45,10 @@ compounds = Table(
     Column("origin", String(200), nullable=False),
     Column("provenance", Text, nullable=False, default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # migration 3: the structure as given, and the standardization steps that rewrote it
+    # (server defaults only, so an insert that names neither column still works on v2 stores).
+    Column("input_smiles", Text, nullable=False, server_default=""),
+    Column("standardization", Text, nullable=False, server_default=""),
     UniqueConstraint("project", "compound_id", name="uq_compound_id"),
     UniqueConstraint("project", "inchikey", name="uq_compound_inchikey"),
 )
@@ -283,11 +290,29 @@ def _v3_plates(conn: Connection) -> None:
     metadata.create_all(conn, tables=[plates, plate_wells, curve_fits])
 
 
+def _v4_input_structures(conn: Connection) -> None:
+    from lab_sync.rekey import rekey_compounds  # chemistry, only when this migration runs
+
+    # A store created by this version already has the columns (migration 1 creates the tables
+    # from the current metadata); an older store gets them here.
+    have = {c["name"] for c in inspect(conn).get_columns("compounds")}
+    for name in ("input_smiles", "standardization"):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE compounds ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"))
+    if "date_order" not in {c["name"] for c in inspect(conn).get_columns("projects")}:
+        conn.execute(text("ALTER TABLE projects ADD COLUMN date_order VARCHAR(3) NOT NULL "
+                          "DEFAULT 'ymd'"))
+    rekey_compounds(conn)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
     Migration(2, "web page users (hashed tokens) and sign-in sessions", _v2_users),
     Migration(3, "raw plates, plate wells and dose-response curve fits", _v3_plates),
+    Migration(4, "compounds keep their input structure and standardization steps; stored "
+                 "compounds re-keyed by the stereo-keeping standardization; projects' test-date "
+                 "order", _v4_input_structures),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import create_engine, event, func, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from lab_sync import schema
-from moltwin.errors import StoreError
+from moltwin.errors import BadInputError, StoreError
 
 DB_ENV_VAR = "MOLTWIN_DB"
 DEFAULT_DB_FILE = "moltwin.db"
@@ -136,7 +136,9 @@ class TwinStore:
                            ) -> pd.DataFrame:
         """Register compounds, deduplicated by InChIKey within the project.
 
-        Each row needs ``compound_id, smiles, inchikey, origin`` (``provenance`` optional).
+        Each row needs ``compound_id, smiles, inchikey, origin`` (``provenance``,
+        ``input_smiles`` (the structure as given) and ``standardization`` (the steps that
+        rewrote it, ``;``-joined or a list) optional).
         Returns a table ``compound_id, registered_id, inchikey, status`` where status is
         ``new`` or ``existing`` (same InChIKey already registered under ``registered_id``).
         A compound id already used for a *different* structure raises :class:`StoreError`.
@@ -160,10 +162,16 @@ class TwinStore:
                     raise StoreError(f"compound id {cid} is already registered in project {project} "
                                      f"for a different structure ({known_ids[cid]})")
                 prov = row.get("provenance", {})
+                steps = row.get("standardization") or ""
+                given = row.get("input_smiles")
                 new_rows.append({"project": project, "compound_id": cid,
                                  "canonical_smiles": row["smiles"], "inchikey": key,
                                  "origin": row.get("origin", ""),
                                  "provenance": prov if isinstance(prov, str) else json.dumps(prov),
+                                 "input_smiles": given if isinstance(given, str) and given
+                                 else row["smiles"],
+                                 "standardization": steps if isinstance(steps, str)
+                                 else ";".join(steps),
                                  "created_at": now})
                 known[key], known_ids[cid] = cid, key
                 out.append({"compound_id": cid, "registered_id": cid, "inchikey": key,
@@ -226,6 +234,41 @@ class TwinStore:
         else:
             with self.transaction() as c:
                 yield c
+
+
+def no_store_message(db: str | None, url: str, why: str = "") -> str:
+    where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else \
+        make_url(url).render_as_string(hide_password=True)
+    given = "--db" if db else (f"${DB_ENV_VAR}" if os.environ.get(DB_ENV_VAR) else "the default")
+    return (f"no twin store at {where}{why}; create it with `moltwin db init --db {where}` (or run "
+            f"`moltwin demo`), or check {given} for a typo")
+
+
+def open_existing_store(db: str | None = None) -> TwinStore:
+    """Open the twin store at ``db``, never creating one (commands other than ``db init``).
+
+    Raises
+    ------
+    BadInputError
+        When there is no database at the path, or the database has no MolTwin tables
+        (a mistyped ``--db``/``MOLTWIN_DB`` must not quietly start an empty twin).
+    """
+    url = resolve_db_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise BadInputError(no_store_message(db, url), field="--db")
+    store = open_store(db, migrate=False)
+    try:
+        version = store.schema_version()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the twin store '{store.url}': {exc}") from exc
+    if version == 0:
+        raise BadInputError(no_store_message(db, url, " (the database has no MolTwin tables)"),
+                            field="--db")
+    try:
+        store.migrate()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the twin store '{url}': {exc}") from exc
+    return store
 
 
 def open_store(db: str | None = None, *, migrate: bool = True) -> TwinStore:

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 
 from lab_sync import schema
+from lab_sync.duplicates import release_copies_of
 from lab_sync.store import TwinStore
 from moltwin.errors import BadInputError
 
@@ -53,6 +54,7 @@ def mark_superseded(conn: Connection, project: str, old_upload_id: str, new_uplo
                      .values(active=False)).rowcount
     conn.execute(update(up).where(up.c.upload_id == old_upload_id)
                  .values(superseded_by=new_upload_id, status="superseded"))
+    release_copies_of(conn, old_upload_id, new_upload_id)
     return int(n or 0)
 
 

@@ -11,6 +11,9 @@ import math
 from dataclasses import asdict, dataclass
 
 from lab_sync import units
+from lab_sync.dates import normalize_date
+from lab_sync.field_limits import too_long
+from lab_sync.header_vocabulary import mapping_option, propose_mapping, suspicious_column
 from lab_sync.read_table import RawTable
 
 MISSING = {"", "na", "n/a", "n.a.", "nd", "n.d.", "nan", "null", "none", "-", "--", "?"}
@@ -51,16 +54,40 @@ class Measurement:
 
 
 REQUIRED = ("compound_id", "value")
+_SAMPLE_ROWS = 200  # enough rows to judge what an unmapped column holds
+
+
+def _unmapped_values(table: RawTable) -> dict[str, list[str]]:
+    sample = (table.sample if hasattr(table, "sample") else table.rows)[:_SAMPLE_ROWS]
+    return {h: [r.get(f"_extra:{h}", "") for r in sample] for h in table.unmapped_columns}
 
 
 def check_columns(table: RawTable, filename: str, default_assay: str | None) -> list[RowError]:
-    """Whole-file column problems (reported on the header row)."""
+    """Whole-file column problems (reported on the header row).
+
+    A missing required column names the file's headers and proposes a mapping as the exact
+    ``--mapping`` option; an unmapped column whose values look like qualifiers or units stops
+    the upload (ignoring it could turn ``>10000`` into an exact 10000).
+    """
     errors = []
     have = set(table.columns)
+    values = _unmapped_values(table)
+    missing = [c for c in ("compound_id", "value", "endpoint", "qualifier", "units")
+               if c not in have and not (c in {"value", "endpoint"} and "p_value" in have)]
+    proposal = propose_mapping(table.unmapped_columns, values, missing)
+    headers = ", ".join(table.headers or [c.removeprefix("_extra:") for c in table.columns])
     for col in REQUIRED:
         if col not in have and not (col == "value" and "p_value" in have):
-            errors.append(RowError(1, col, "", f"required column '{col}' not found; columns are: "
-                                   + ", ".join(c.removeprefix("_extra:") for c in table.columns)))
+            mine = {h: c for h, c in proposal.items() if c == col}
+            hint = (f"; did you mean {', '.join(f'{h!r} as {c!r}' for h, c in mine.items())}? "
+                    f"Upload again with {mapping_option(proposal)}") if mine else (
+                "; name the column with --mapping 'FILE HEADER=" + col + "'")
+            errors.append(RowError(1, col, "", f"required column '{col}' not found; the file's "
+                                   f"columns are: {headers}{hint}"))
+    for header, cells in values.items():
+        why = suspicious_column(header, cells)
+        if why:
+            errors.append(RowError(1, header, "", why))
     if "endpoint" not in have and "p_value" not in have:
         errors.append(RowError(1, "endpoint", "", "no 'endpoint' column (IC50, Ki, Kd, EC50, pIC50, "
                                "pct_inhibition) and no pChEMBL value column"))
@@ -70,12 +97,18 @@ def check_columns(table: RawTable, filename: str, default_assay: str | None) -> 
 
 
 def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
-                 comma_decimal: bool) -> tuple[Measurement | None, list[RowError]]:
+                 comma_decimal: bool, date_order: str = "ymd"
+                 ) -> tuple[Measurement | None, list[RowError]]:
     errs: list[RowError] = []
 
     def bad(col: str, reason: str) -> None:
         errs.append(RowError(line, col, row.get(col, ""), reason))
 
+    long_fields = {col for col, text in row.items() if too_long(col, text)}
+    for col in sorted(long_fields):
+        bad(col, too_long(col, row[col]))
+    if long_fields:  # the rest of a row with a pasted novel in it is not worth checking
+        return None, errs
     if "_too_many_cells" in row:
         bad("_row", row["_too_many_cells"] + " (a delimiter inside an unquoted value?)")
     cid = row.get("compound_id", "")
@@ -113,6 +146,15 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
         except ValueError as exc:
             bad("qualifier", str(exc))
 
+    test_date = row.get("test_date", "")
+    if test_date.lower() not in MISSING:
+        try:
+            test_date = normalize_date(test_date, date_order)
+        except ValueError as exc:
+            bad("test_date", str(exc))
+    else:
+        test_date = ""
+
     unit_text = row.get("units", "")
     value_nm = p_act = conc_nm = None
     if endpoint and not math.isnan(value):
@@ -148,4 +190,4 @@ def validate_row(row: dict[str, str], line: int, *, default_assay: str | None,
         endpoint=endpoint or "", qualifier=qualifier, value=value,
         units=unit_text or ("%" if endpoint == "pct_inhibition" else ""), value_nm=value_nm,
         p_activity=p_act, test_concentration_nm=conc_nm, replicate=row.get("replicate", ""),
-        test_date=row.get("test_date", ""), operator=row.get("operator", "")), []
+        test_date=test_date, operator=row.get("operator", "")), []

@@ -30,6 +30,7 @@ from moltwin.errors import ConfigError, ModelError, StoreError
 from pipeline import stages
 from pipeline.config import RunConfig
 from pipeline.run_context import RunContext, begin_run, completed_runs, finish_run, previous_ranked_run
+from moltwin.csv_export import write_safe_csv
 
 SYNC_KIND = "sync_assays"
 #: Size of the "top" list whose new entries and departures are reported.
@@ -170,12 +171,18 @@ def stage_collect_inputs(ctx: RunContext, base_dir: str | None) -> dict:
 
 
 def stored_simulations(ctx: RunContext) -> list[dict]:
-    """The latest simulation record per compound of the project, from the store."""
-    sims = open_store(ctx.db_url).read_table("simulations", ctx.config.project)
+    """Per compound, the stored simulation of the current protocol from a finished run (a
+    success before a failure, then the latest): see :mod:`pipeline.simulation_choice`."""
+    from pipeline.simulation_choice import choose_simulations, expected_hashes
+
+    store, project = open_store(ctx.db_url), ctx.config.project
+    sims = store.read_table("simulations", project)
     if sims.empty:
         return []
-    latest = sims.sort_values(["created_at", "id"]).drop_duplicates("compound_id", keep="last")
-    return [json.loads(text) for text in latest["record_json"]]
+    compounds = store.read_table("compounds", project)
+    compounds = compounds[compounds["compound_id"].isin(set(sims["compound_id"]))]
+    return choose_simulations(sims, store.read_table("runs", project),
+                              expected_hashes(ctx.config, compounds))
 
 
 def stage_retrain_predict(ctx: RunContext) -> dict:
@@ -211,7 +218,7 @@ def stage_compare_rankings(ctx: RunContext, previous_run_id: str | None, top_n: 
     current = pd.read_parquet(ctx.path / "ranked_candidates.parquet")
     previous = store.read_table("rankings", run_id=previous_run_id) if previous_run_id else None
     changes = compare_rankings(previous, current, top_n=top_n)
-    changes.to_csv(ctx.path / "ranking_changes.csv", index=False)
+    write_safe_csv(changes, ctx.path / "ranking_changes.csv")
     return _json_rows(changes)
 
 

@@ -26,6 +26,7 @@ from ranking.report_rows import decision_rows, next_batch_rows, pose_cards
 from ranking.report_summary import (change_summary, funnel_line, gate_rows, model_line,
                                     summarize_ranking)
 from ranking.settings import RankSettings
+from moltwin.csv_export import write_safe_csv
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 VIEWER_JS = Path(__file__).parent / "static" / "3Dmol-min.js"
@@ -177,7 +178,7 @@ def write_report(ranked: pd.DataFrame, out_dir: Path, context: ReportContext) ->
     if not has_admet and not any(n.startswith("ADMET not predicted") for n in notes):
         notes.insert(0, ADMET_MISSING_NOTE)
 
-    ranked.to_csv(paths.csv, index=False)
+    write_safe_csv(ranked, paths.csv)  # formula-like text cells neutralised; Parquet stays exact
     ranked.to_parquet(paths.parquet, index=False)
     write_sdf(ranked, paths.sdf, core)
 

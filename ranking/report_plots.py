@@ -28,6 +28,11 @@ def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(table[column], errors="coerce")
 
 
+def plain_text(value) -> str:
+    """A label shown as typed: ``$`` would start matplotlib mathtext (``CPD-$x^$-2`` raises)."""
+    return str(value).replace("$", r"\$")
+
+
 def new_figure(width_in: float, height_in: float) -> Figure:
     """A figure on its own Agg canvas with constrained layout (one draw per save)."""
     fig = Figure(figsize=(width_in, height_in), layout="constrained")
@@ -112,7 +117,7 @@ def plot_pareto(table: pd.DataFrame, max_labels: int = 8) -> str | None:
                label="Pareto front (3 objectives)")
     labelled = table[sel].sort_values("activity_p", ascending=False).head(max_labels)
     for _, row in labelled.iterrows():
-        ax.annotate(str(row["compound_id"]), (row["activity_p"], row["developability"]),
+        ax.annotate(plain_text(row["compound_id"]), (row["activity_p"], row["developability"]),
                     fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("activity_p (measured, else predicted)")
     ax.set_ylabel("developability (QED, SA, properties, alerts)")
@@ -164,7 +169,7 @@ def plot_simulation(table: pd.DataFrame, max_labels: int = 8) -> str | None:
     fig.colorbar(points, ax=ax, label="activity_p")
     best = table[ok].assign(_dg=dg[ok]).sort_values("_dg", kind="mergesort").head(max_labels)
     for _, row in best.iterrows():
-        ax.annotate(str(row["compound_id"]), (row["_dg"], row["frac_frames_within_2A"]),
+        ax.annotate(plain_text(row["compound_id"]), (row["_dg"], row["frac_frames_within_2A"]),
                     fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("MM/GBSA (kcal/mol, lower is better)")
     ax.set_ylabel("fraction of frames with ligand RMSD ≤ 2 Å")
@@ -180,7 +185,7 @@ def plot_rmsd_traces(traces: dict[str, pd.DataFrame], cutoff_A: float = 2.0) -> 
     fig = new_figure(5.6, 4.2)
     ax = fig.add_subplot()
     for compound_id, frames in traces.items():
-        ax.plot(frames["time_ps"], frames["ligand_rmsd_A"], lw=1.2, label=compound_id)
+        ax.plot(frames["time_ps"], frames["ligand_rmsd_A"], lw=1.2, label=plain_text(compound_id))
     ax.axhline(cutoff_A, color="#9a3412", lw=1, ls="--", label=f"{cutoff_A:g} Å (stable)")
     ax.set_xlabel("time (ps)")
     ax.set_ylabel("ligand RMSD from start pose (Å)")

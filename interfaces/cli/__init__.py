@@ -20,6 +20,18 @@ DbOpt = typer.Option(None, "--db", help="Twin store: database URL or SQLite path
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
+@app.callback()
+def _before_any_command() -> None:
+    """Checks that run before every command: a broken MOLTWIN_HOME stops it before any write."""
+    from moltwin.errors import BadInputError
+    from moltwin.paths import check_twin_home
+
+    try:
+        check_twin_home()
+    except BadInputError as exc:
+        fail(exc)
+
+
 def fail(exc: BaseException) -> None:
     """Map MolTwin errors to their exit code with a one-paragraph message; re-raise anything else."""
     from moltwin.errors import MolTwinError

@@ -50,9 +50,9 @@ def assays_upload_plate(
     try:
         from lab_sync.plates.plate_upload import upload_plate_file
         from lab_sync.plates.settings import PlateSettings
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         rep = upload_plate_file(store, file, project, plate_map=plate_map, default_assay=assay,
                                 mapping=_mapping(mapping), dry_run=dry_run, accept_plates=set(accept_plate),
                                 uploader=uploader, settings=PlateSettings(z_prime_min=z_prime_min))
@@ -84,9 +84,9 @@ def assays_plates(project: str = typer.Option(..., "--project"), db: Optional[st
     """List the project's plates with Z', signal window and QC status."""
     try:
         from lab_sync.plates.plate_views import plate_table
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        df = plate_table(open_store(db), project)
+        df = plate_table(open_existing_store(db), project)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -100,9 +100,9 @@ def assays_curves(project: str = typer.Option(..., "--project"),
     """List curve fits: class, IC50 with its 95 % CI, Hill, R², masked wells."""
     try:
         from lab_sync.plates.plate_views import curve_fit_table
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        df = curve_fit_table(open_store(db), project, active_only=not history)
+        df = curve_fit_table(open_existing_store(db), project, active_only=not history)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -130,9 +130,9 @@ def assays_accept_plate(plate: str = typer.Argument(..., help="Plate id (or plat
     """Accept a plate below the Z' threshold: its curves are re-fitted, used, and the earlier fits kept as history."""
     try:
         from lab_sync.plates.plate_store import accept_plate
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         results = accept_plate(store, project, plate, user=uploader)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
@@ -152,9 +152,9 @@ def assays_mask_well(plate: str = typer.Argument(..., help="Plate id (or plate u
     """Mask sample wells by hand and re-fit their curves (the earlier fits are superseded, kept as history)."""
     try:
         from lab_sync.plates.plate_store import mask_wells
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         results = mask_wells(store, project, plate, wells, reason, user=uploader, unmask=unmask)
     except Exception as exc:  # noqa: BLE001
         fail(exc)

@@ -18,9 +18,9 @@ def db_info(db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Show the store's URL, schema version and row counts."""
     try:
         from lab_sync import schema
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         info = {"url": store.url, "schema_version": store.schema_version(),
                 "counts": {t: store.count(t) for t in schema.metadata.tables if t != "schema_version"}}
     except Exception as exc:  # noqa: BLE001
@@ -28,6 +28,25 @@ def db_info(db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
         return
     emit(info, as_json, "\n".join([f"url: {info['url']}", f"schema version: {info['schema_version']}"]
                                    + [f"{k}: {v}" for k, v in info["counts"].items()]))
+
+
+@db_app.command("init")
+def db_init(db: Optional[str] = DbOpt) -> None:
+    """Create a new, empty twin store (the only command besides `db migrate` and `demo` that does)."""
+    try:
+        from lab_sync.store import open_store
+
+        store = open_store(db, migrate=False)
+        existed = store.schema_version() > 0
+        applied = store.migrate()
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
+    if existed:
+        typer.echo(f"twin store {store.url} already exists (schema version {store.schema_version()}"
+                   f"{'; applied migrations ' + str(applied) if applied else ''})")
+    else:
+        typer.echo(f"created the twin store {store.url} (schema version {store.schema_version()})")
 
 
 @db_app.command("migrate")

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
+from moltwin.csv_export import write_safe_csv
 
 models_app = typer.Typer(help="Train, evaluate and use activity models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -43,10 +44,10 @@ def models_train(project: str = typer.Option(..., "--project"), db: Optional[str
                  as_json: bool = JsonOpt) -> None:
     """Train the project's activity model on its measurements and add it to the registry."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.cli.models_cmd import train
 
-        info = train(open_store(db), project)
+        info = train(open_existing_store(db), project)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -61,10 +62,10 @@ def models_predict(model_id: str = typer.Option(..., "--model-id"),
                    db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Predict activity ± calibrated intervals and the applicability domain for a molecule file."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.cli.models_cmd import predict
 
-        preds = predict(open_store(db) if project else None, project, model_id, infile, outfile)
+        preds = predict(open_existing_store(db) if project else None, project, model_id, infile, outfile)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -92,9 +93,9 @@ def models_ledger(project: str = typer.Option(..., "--project"),
     """Score the prediction ledger: per model (cycle), the error of predictions made before the measurement arrived."""
     try:
         from lab_sync.ledger import ledger_entries, score_ledger
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
 
-        store = open_store(db)
+        store = open_existing_store(db)
         table = ledger_entries(store, project) if entries else score_ledger(store, project)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
@@ -125,7 +126,8 @@ def models_admet(infile: Path = typer.Option(..., "--in", help="Molecules: .smi,
         table = predict_admet(pd.concat(list(read_molecules(infile)), ignore_index=True))
         if outfile:
             outfile.parent.mkdir(parents=True, exist_ok=True)
-            (table.to_parquet if outfile.suffix == ".parquet" else table.to_csv)(outfile, index=False)
+            (table.to_parquet(outfile, index=False) if outfile.suffix == ".parquet"
+             else write_safe_csv(table, outfile))
     except Exception as exc:  # noqa: BLE001  (AdmetUnavailableError: exit 1, "ADMET not predicted: ...")
         fail(exc)
         return

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from moltwin.errors import BadInputError
+from moltwin.csv_export import write_safe_csv
 
 
 def read_activity_csv(path: Path, smiles_col: str, target_col: str, id_col: str | None,
@@ -73,5 +74,6 @@ def predict(store, project: str | None, model_id: str, infile: Path, outfile: Pa
         record_predictions(store, project, preds, model.model_id)
     if outfile:
         outfile.parent.mkdir(parents=True, exist_ok=True)
-        (preds.to_parquet if outfile.suffix == ".parquet" else preds.to_csv)(outfile, index=False)
+        (preds.to_parquet(outfile, index=False) if outfile.suffix == ".parquet"
+         else write_safe_csv(preds, outfile))
     return preds

@@ -16,6 +16,13 @@ def demo(db: Optional[str] = DbOpt,
          no_prefect: bool = typer.Option(False, "--no-prefect", help="Call the stages directly, without Prefect."),
          as_json: bool = JsonOpt) -> None:
     """Run the screen job on the bundled Tyk2 demo (assay sync, generate, filter, model, MD, rank, report)."""
+    try:
+        from lab_sync.store import open_store
+
+        open_store(db)  # the demo may start a new twin; every other command needs `moltwin db init`
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+        return
     screen(config=None, overrides=[f"results_dir={results_dir}"], db=db, no_prefect=no_prefect,
            as_json=as_json)
 
@@ -29,10 +36,11 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
     """Screen a series: generate → filter → predict → simulate → rank → report."""
     try:
         from pipeline.config import load_config
-        from lab_sync.store import resolve_db_url
+        from lab_sync.store import open_existing_store, resolve_db_url
 
         cfg = load_config(config, overrides)
         db_url = resolve_db_url(db)
+        open_existing_store(db_url)
         if no_prefect:
             from pipeline.screen import run_screen
 

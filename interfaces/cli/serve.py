@@ -28,10 +28,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     try:
         import uvicorn
 
+        from lab_sync.store import open_existing_store
         from interfaces.web.app import create_app
         from interfaces.web.context import WebSettings
         from interfaces.web.users import list_users
 
+        open_existing_store(db)  # the page never starts an empty twin on a mistyped --db
         web = create_app(db, WebSettings(max_upload_bytes=int(max_upload_mb * 1e6), staging_dir=staging_dir,
                                          secure_cookies=secure_cookies))
         ctx = web.state.ctx
@@ -57,10 +59,10 @@ def users_add(name: str = typer.Argument(..., help="User name (letters, digits, 
               db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Add a user and print their token once (it is stored only as a salted hash)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.web.users import add_user
 
-        token = add_user(open_store(db), name, role, replace=replace)
+        token = add_user(open_existing_store(db), name, role, replace=replace)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -73,10 +75,10 @@ def users_add(name: str = typer.Argument(..., help="User name (letters, digits, 
 def users_list(db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """List users and their roles (tokens are never shown again)."""
     try:
-        from lab_sync.store import open_store
+        from lab_sync.store import open_existing_store
         from interfaces.web.users import list_users
 
-        users = list_users(open_store(db))
+        users = list_users(open_existing_store(db))
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from moltwin.errors import BadInputError
+from moltwin.csv_export import write_safe_csv
 
 
 def _requests_from_sdf(ligands: Path, protein: Path, pose_dir: Path) -> tuple[list, list[dict]]:
@@ -77,6 +78,6 @@ def simulate_files(protein: Path, ligands: Path, reference: Path | None, length_
         rows = []
     rows += [record.to_dict() for record in simulate_batch(requests, settings, out / "work")]
     result = pd.DataFrame(rows)
-    result.to_csv(out / "simulations.csv", index=False)
+    write_safe_csv(result, out / "simulations.csv")
     result.to_parquet(out / "simulations.parquet", index=False)
     return result

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from lab_sync.store import open_store
-from lab_sync.upload import StructureKey, default_structure_key
+from lab_sync.upload import StructureKey, standardized_structure
 from interfaces.web import pages, plates, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
-from interfaces.web.staging import Staging
+from interfaces.web.staging import Staging, StagingJanitor
+from interfaces.web.throttle import SignInThrottle
 from interfaces.web.updater import TriggerChoice, TwinUpdater
 from moltwin.paths import twin_home
 
@@ -42,7 +43,7 @@ def _same_origin(request: Request) -> bool:
 
 def create_app(db: str | None = None, settings: WebSettings | None = None, *,
                sync_trigger: TriggerChoice = "auto",
-               structure_key: StructureKey = default_structure_key) -> FastAPI:
+               structure_key: StructureKey = standardized_structure) -> FastAPI:
     """The web app over the twin store at ``db`` (URL or SQLite path; default as for the CLI).
 
     Parameters
@@ -62,12 +63,19 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
     store_url = store.engine.url.render_as_string(hide_password=False)
     staging = Staging(settings.staging_dir or twin_home() / "web-staging")
     updater = TwinUpdater(staging, store_url, sync_trigger, inline=settings.twin_update_inline)
+    throttle = SignInThrottle(user_failures=settings.signin_user_failures,
+                              client_failures=settings.signin_client_failures,
+                              max_delay_s=settings.signin_max_backoff_s)
     ctx = WebContext(store=store, store_url=store_url, settings=settings, staging=staging,
-                     updater=updater, structure_key=cached_structure_key(structure_key))
+                     updater=updater, structure_key=cached_structure_key(structure_key),
+                     throttle=throttle)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        janitor = StagingJanitor(staging, settings.staging_hours, settings.staging_clean_every_s)
+        janitor.start()
         yield
+        janitor.stop()
         updater.shutdown()
 
     app = FastAPI(title="MolTwin lab uploads", docs_url=None, redoc_url=None, openapi_url=None,

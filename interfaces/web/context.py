@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from lab_sync.store import TwinStore
-from lab_sync.upload import StructureKey, default_structure_key
+from lab_sync.upload import StructureKey, standardized_structure
 from interfaces.web.preview import format_cell
 from interfaces.web.staging import Staging
+from interfaces.web.throttle import SignInThrottle
 from interfaces.web.updater import TwinUpdater
 from interfaces.web.users import Session, find_session
 from moltwin.settings_base import StrictModel
@@ -40,9 +41,22 @@ class WebSettings(StrictModel):
     twin_update_inline: bool = Field(False, description="Run the twin update inside the commit "
                                      "request instead of a background thread (tests).")
     max_rows_shown: int = Field(1000, gt=0, description="Rows shown per table on the pages.")
+    signin_user_failures: int = Field(5, ge=1, description="Wrong tokens for one name before "
+                                      "sign-in back-off starts.")
+    signin_client_failures: int = Field(20, ge=1, description="Failed sign-ins from one address "
+                                        "before back-off starts.")
+    signin_max_backoff_s: float = Field(900.0, gt=0, description="Longest sign-in back-off.")
+    staging_hours: float = Field(24.0, gt=0, description="How long a checked, unconfirmed file "
+                                 "is kept.")
+    staging_clean_every_s: float = Field(600.0, gt=0, description="How often expired checked "
+                                         "files are deleted.")
+    staging_files_per_user: int = Field(5, ge=1, description="Checked, unconfirmed files kept "
+                                        "per user (older ones are dropped).")
+    staging_max_bytes: int = Field(2 * 1000 * 1000 * 1000, gt=0, description="Checked files kept "
+                                   "in all, in bytes (the oldest are dropped first).")
 
 
-def cached_structure_key(key: StructureKey = default_structure_key, size: int = 50_000) -> StructureKey:
+def cached_structure_key(key: StructureKey = standardized_structure, size: int = 50_000) -> StructureKey:
     """Remember standardized structures, so checking a file again just before commit is quick."""
     return lru_cache(maxsize=size)(key)
 
@@ -65,6 +79,7 @@ class WebContext:
     staging: Staging
     updater: TwinUpdater
     structure_key: StructureKey
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     templates: jinja2.Environment = field(default_factory=_templates)
     commit_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -86,6 +101,13 @@ class WebContext:
 
 def get_ctx(request: Request) -> WebContext:
     return request.app.state.ctx
+
+
+def served_over_https(request: Request) -> bool:
+    """HTTPS to the browser: directly, or through a proxy that says so (it only makes cookies
+    stricter, so a forged header gains nothing)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def current_session(request: Request) -> Session | None:

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from lab_sync.store import TwinStore
-from interfaces.web.context import SESSION_COOKIE, SMALL_FORM_BYTES, current_session, get_ctx
+from interfaces.web.context import (SESSION_COOKIE, SMALL_FORM_BYTES, current_session, get_ctx,
+                                   served_over_https)
 from interfaces.web.forms import BadForm, BodyTooLarge, read_form
-from interfaces.web.users import authenticate, close_session, csrf_ok, open_session
+from interfaces.web.users import authenticate, close_session, open_session
 
 router = APIRouter()
 PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -87,16 +88,26 @@ async def signin(request: Request) -> Response:
     except (BodyTooLarge, BadForm):
         return ctx.message("Cannot sign in", "The sign-in form was not understood. Reload the page and "
                            "try again.", status=400, links=[("/signin", "Sign in")])
-    name, token = form.get("name").strip(), form.get("token").strip()
+    name, token = form.get("name").strip()[:200], form.get("token").strip()[:200]
+    client = request.client.host if request.client else "unknown"
+    wait = ctx.throttle.wait_s(name, client)
+    if wait:  # answered before any token is hashed: a flood costs us next to nothing
+        page = ctx.render("signin.html", status=429, name=name,
+                          error=f"Too many sign-in attempts that did not match. Wait {wait} seconds "
+                                "and try again; whoever runs MolTwin can give you a new token.")
+        page.headers["Retry-After"] = str(wait)
+        return page
     user = await run_in_threadpool(authenticate, ctx.store, name, token) if name and token else None
     if user is None:
+        ctx.throttle.failed(name, client)
         return ctx.render("signin.html", status=401, name=name,
                           error="That name and token do not match. Check both and try again; "
                                 "whoever runs MolTwin can give you a new token.")
+    ctx.throttle.succeeded(name, client)
     cookie, _ = await run_in_threadpool(open_session, ctx.store, user, hours=ctx.settings.session_hours)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", path="/",
-                        secure=ctx.settings.secure_cookies,
+                        secure=ctx.settings.secure_cookies or served_over_https(request),
                         max_age=int(ctx.settings.session_hours * 3600))
     return response
 
@@ -105,11 +116,10 @@ async def signin(request: Request) -> Response:
 async def signout(request: Request) -> Response:
     ctx = get_ctx(request)
     session = await run_in_threadpool(current_session, request)
-    try:
-        form = await read_form(request, SMALL_FORM_BYTES)
-    except (BodyTooLarge, BadForm):
-        form = None
-    if session and form and csrf_ok(session, form.get("csrf_token")):
+    # The session ends with or without the form's CSRF token: signing out is never harmful,
+    # and a stale page's sign-out button must not leave a live session behind. (Forms from
+    # other sites are refused before this, by the same-origin check.)
+    if session:
         await run_in_threadpool(close_session, ctx.store, request.cookies.get(SESSION_COOKIE))
     response = signin_redirect()
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -33,14 +33,14 @@ def fingerprint(report: UploadReport) -> str:
 def rows_to_store(report: UploadReport, data: bytes, default_assay: str | None) -> list[dict]:
     """The normalized measurements a commit of this file would store.
 
-    Uses the report's own validated rows when the upload code provides them
-    (``report.measurements``); otherwise re-runs the same per-row validation on the
-    rows that have no error (the file's compound ids are shown as written; a
-    structure already registered under another id is stored under that id).
+    Uses the report's own first validated rows (``report.preview``, with the ids they will
+    be filed under) when it has them; otherwise re-runs the same per-row validation on the
+    rows that have no error (the file's compound ids are shown as written; a structure
+    already registered under another id is stored under that id).
     """
     if report.n_valid == 0:
         return []
-    measured = getattr(report, "measurements", None)
+    measured = report.preview or None  # the check's own rows: no second read of the file
     if measured is None:
         table = read_assay_table(data, report.filename)
         bad_rows = {e.row for e in report.errors}

@@ -14,6 +14,12 @@ Layout under the root (mode 0700)::
     done/<id>.json            how the commit ended (upload id, status)
     twin/<upload_id>.json     the twin update after a commit (running / done / failed / not available)
     reports/<upload_id>.json  the upload report of a commit (new compounds, notes)
+    scratch/                  a viewer's file while it is checked (deleted right after)
+
+Bounded: each user keeps at most a few checked, unconfirmed files and all of them together at
+most a set number of bytes (:meth:`Staging.make_room` drops the oldest first); bytes that no
+confirmation waits for are deleted as soon as the check is shown (:meth:`Staging.drop_unreferenced`);
+:class:`StagingJanitor` deletes expired files on a schedule.
 """
 
 from __future__ import annotations
@@ -23,16 +29,24 @@ import json
 import os
 import re
 import secrets
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
-_DIRS = ("bytes", "pending", "claimed", "done", "twin", "reports")
+_DIRS = ("bytes", "pending", "claimed", "done", "twin", "reports", "scratch")
 
 
 class StagingError(Exception):
     """Staged bytes are missing or no longer match their SHA-256."""
+
+
+class StagingFull(Exception):
+    """The staging area cannot take this file even after dropping every older check."""
 
 
 def valid_id(value: str) -> bool:
@@ -142,7 +156,7 @@ class Staging:
         """Delete staged bytes and pending records older than ``max_age_hours``; returns the count."""
         cutoff = time.time() - max_age_hours * 3600
         removed = 0
-        for name in ("bytes", "pending"):
+        for name in ("bytes", "pending", "scratch"):
             for path in (self.root / name).iterdir():
                 try:
                     if path.stat().st_mtime < cutoff:
@@ -151,3 +165,87 @@ class Staging:
                 except OSError:
                     continue
         return removed
+
+    # -- bounds -----------------------------------------------------------------------------
+    def _records(self, folder: str) -> list[tuple[float, Path, dict]]:
+        out = []
+        for path in (self.root / folder).glob("*.json"):
+            record = _read_json(path)
+            if record is not None:
+                out.append((float(record.get("created", 0.0)), path, record))
+        return sorted(out, key=lambda r: r[0])
+
+    def _referenced(self) -> set[str]:
+        return {r.get("sha256") for folder in ("pending", "claimed") for _, _, r in self._records(folder)}
+
+    def drop_unreferenced(self, sha: str) -> None:
+        """Delete the staged bytes of ``sha`` unless a confirmation waits for them."""
+        if _SHA_RE.match(sha or "") and sha not in self._referenced():
+            (self.root / "bytes" / f"{sha}.csv").unlink(missing_ok=True)
+
+    def _drop_pending(self, path: Path, record: dict) -> None:
+        path.unlink(missing_ok=True)
+        self.drop_unreferenced(str(record.get("sha256", "")))
+
+    def make_room(self, user: str, incoming: int, *, files_per_user: int, max_bytes: int) -> None:
+        """Drop ``user``'s oldest checks beyond ``files_per_user - 1`` and, while the total would
+        pass ``max_bytes``, anyone's oldest; :class:`StagingFull` when ``incoming`` cannot fit."""
+        mine = [(c, p, r) for c, p, r in self._records("pending") if r.get("user") == user]
+        for _, path, record in mine[:max(0, len(mine) - (files_per_user - 1))]:
+            self._drop_pending(path, record)
+        if incoming > max_bytes:
+            raise StagingFull(f"the file ({incoming / 1e6:.1f} MB) is larger than the check area")
+
+        def total() -> int:
+            return sum(p.stat().st_size for p in (self.root / "bytes").glob("*.csv"))
+
+        for _, path, record in self._records("pending"):
+            if total() + incoming <= max_bytes:
+                return
+            self._drop_pending(path, record)
+        claimed = {r.get("sha256") for _, _, r in self._records("claimed")}
+        for path in sorted((self.root / "bytes").glob("*.csv"), key=lambda p: p.stat().st_mtime):
+            if total() + incoming <= max_bytes:
+                return
+            if path.stem not in claimed:  # never the bytes of a commit in progress
+                path.unlink(missing_ok=True)
+        if total() + incoming > max_bytes:
+            raise StagingFull("the check area is full with files being stored right now")
+
+    @contextmanager
+    def scratch_file(self, data: bytes) -> Iterator[Path]:
+        """``data`` in a private temporary file, deleted when the block ends (a viewer's check)."""
+        handle, name = tempfile.mkstemp(suffix=".csv", dir=self.root / "scratch")
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class StagingJanitor:
+    """Deletes expired staged files every ``every_s`` seconds in a daemon thread."""
+
+    def __init__(self, staging: Staging, max_age_hours: float, every_s: float) -> None:
+        self.staging, self.max_age_hours, self.every_s = staging, max_age_hours, every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.staging.purge(self.max_age_hours)
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the server
+                continue
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="moltwin-staging-janitor",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -9,6 +9,8 @@ signed-in user as uploader. Then the twin update runs in the background.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +25,8 @@ from interfaces.web.context import SMALL_FORM_BYTES, WebContext, current_session
 from interfaces.web.forms import BadForm, BodyTooLarge, read_form
 from interfaces.web.pages import project_allowed, project_url, signin_redirect
 from interfaces.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
-from interfaces.web.staging import StagingError, valid_id
+from interfaces.web.staging import StagingError, StagingFull, valid_id
+from interfaces.web.structures import structure_cards
 from interfaces.web.users import Session, csrf_ok
 from moltwin.errors import BadInputError, MolTwinError
 
@@ -85,7 +88,10 @@ def _validation_page(ctx: WebContext, session: Session, project: str, filename: 
                       report=report, sha=sha, pending_id=pending_id, notice=notice, correctable=correctable,
                       errors=report.errors[:limit], n_errors=len(report.errors),
                       by_column=sorted(by_column.items(), key=lambda kv: -kv[1]),
-                      columns=STORED_COLUMNS, stored=stored[:limit], n_stored=len(stored))
+                      columns=STORED_COLUMNS, stored=stored[:limit],
+                      n_stored=max(len(stored), report.n_valid),
+                      structures=structure_cards(report.new_structures),
+                      warnings=report.warnings[:limit])
 
 
 @router.post("/projects/{name}/validate")
@@ -120,10 +126,36 @@ async def validate_upload(request: Request, name: str) -> Response:
     filename = display_name(upload.filename)
     assay = form.get("assay").strip() or None
 
+    def check(sha: str, path: Path) -> Response:
+        try:
+            return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+        except Exception as exc:  # noqa: BLE001 - never a 500 page for a file nobody foresaw
+            logging.getLogger(__name__).exception("checking %s failed", filename)
+            return ctx.message("This file cannot be read", f"Checking it failed "
+                               f"({exc.__class__.__name__}); nothing was stored. Check it is a CSV "
+                               "export of the assay table.", status=422, session=session,
+                               links=[(project_url(name), "Choose another file")])
+
     def work() -> Response:
-        ctx.staging.purge()
+        settings = ctx.settings
+        ctx.staging.purge(settings.staging_hours)
+        if not session.user.can_upload:  # a viewer can never confirm: keep nothing on disk
+            with ctx.staging.scratch_file(upload.content) as path:
+                return check(hashlib.sha256(upload.content).hexdigest(), path)
+        try:
+            ctx.staging.make_room(session.user.name, len(upload.content),
+                                  files_per_user=settings.staging_files_per_user,
+                                  max_bytes=settings.staging_max_bytes)
+        except StagingFull as exc:
+            return ctx.message("The server is busy", f"Checked files waiting for confirmation fill "
+                               f"the server's check area ({exc}). Nothing was stored; try again in "
+                               "a few minutes.", status=503, session=session,
+                               links=[(project_url(name), "Back to the project")])
         sha, path = ctx.staging.put_bytes(upload.content)
-        return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+        try:
+            return check(sha, path)
+        finally:
+            ctx.staging.drop_unreferenced(sha)  # bytes no confirmation waits for are not kept
 
     return await run_in_threadpool(work)
 

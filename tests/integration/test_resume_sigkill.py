@@ -34,6 +34,7 @@ class Site:
     def __init__(self, root: Path) -> None:
         self.home, self.db, self.results = root / "home", f"sqlite:///{root / 'twin.db'}", root / "results"
         (self.home / "prefect").mkdir(parents=True)
+        open_store(self.db)  # `moltwin db init`: screen never creates a store
 
     def env(self) -> dict:
         env = {**os.environ, "MOLTWIN_HOME": str(self.home), "PREFECT_HOME": str(self.home / "prefect"),

@@ -50,6 +50,10 @@ def test_bad_config_exits_2_with_file_and_field_and_stores_nothing(tmp_path):
 
 def test_assay_upload_exit_codes_and_json(tmp_path):
     data = REPO / "tests" / "data" / "assays"
+    typo = run(["assays", "upload", str(data / "messy_mixed.csv"), "--project", "p"], tmp_path)
+    assert typo.returncode == 2 and "no twin store at" in typo.stderr  # never created silently
+    assert not (tmp_path / "twin.db").exists()
+    assert run(["db", "init"], tmp_path).returncode == 0
     dry = run(["assays", "upload", str(data / "messy_mixed.csv"), "--project", "p", "--dry-run", "--json"], tmp_path)
     assert dry.returncode == 1, dry.stderr
     report = json.loads(dry.stdout)

@@ -32,6 +32,7 @@ def test_train_on_three_measurements_exits_2_and_registers_nothing(tmp_path):
             "t3,N#CCC(=O)Nc1cc(NC(=O)c2c(Cl)cccc2Cl)ccn1,A1,IC50,=,35,nM,1,2024-01-02,me"]
     csv = tmp_path / "three.csv"
     csv.write_text(HEADER + "\n".join(rows) + "\n")
+    open_store(str(tmp_path / "twin.db"))  # `moltwin db init`
     upload = run(["assays", "upload", str(csv), "--project", "tiny"], tmp_path)
     assert upload.returncode == 0, upload.stdout + upload.stderr
     out = run(["models", "train", "--project", "tiny"], tmp_path)

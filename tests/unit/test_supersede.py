@@ -107,6 +107,7 @@ def test_cli_replace_same_name_and_sync_after_upload(files, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     wrong, right = files
     db = str(tmp_path / "twin.db")
+    open_store(db)  # `moltwin db init`
     runner = CliRunner()
     first = runner.invoke(app, ["assays", "upload", str(wrong), "--project", "p", "--db", db, "--json"])
     assert first.exit_code == 0, first.output

@@ -101,6 +101,7 @@ def test_multipart_parser_keeps_the_file_name_as_text_only():
 
 def test_users_commands_print_the_token_once_and_store_only_its_hash(tmp_path):
     runner, db = CliRunner(), str(tmp_path / "twin.db")
+    open_store(db)  # `moltwin db init`
     added = runner.invoke(cli_app, ["users", "add", "alice", "--role", "uploader", "--db", db, "--json"])
     assert added.exit_code == 0, added.output
     token = json.loads(added.output)["token"]

@@ -27,7 +27,7 @@ from lab_sync.plates.plate_reader import PlateRead, has_grid, read_grid_format, 
 from lab_sync.plates.plate_store import insert_curve, insert_plate
 from lab_sync.plates.settings import PlateSettings
 from lab_sync.store import TwinStore, utcnow
-from lab_sync.upload import StructureKey, default_structure_key
+from lab_sync.upload import StructureKey, standardized_structure
 from lab_sync.validate import RowError
 from moltwin.errors import BadInputError, ChemistryError
 from moltwin.paths import archive_dir as archive_dir_default
@@ -104,10 +104,11 @@ def _resolve_compounds(store: TwinStore, project: str, analysis: PlateAnalysis, 
         curves = [c for c in analysis.curves if c.compound_id == cid]
         smiles = next((c.smiles for c in curves if c.smiles), "")
         row = curves[0].first_row
-        key = None
+        key, changes = None, ()
         if smiles:
             try:
-                canonical, key = structure_key(smiles)
+                canonical, key, *rest = structure_key(smiles)  # (smiles, inchikey[, changes])
+                changes = tuple(rest[0]) if rest else ()
             except ChemistryError as exc:
                 errors.append(RowError(row, "smiles", smiles, f"invalid structure: {exc}"))
                 continue
@@ -121,7 +122,8 @@ def _resolve_compounds(store: TwinStore, project: str, analysis: PlateAnalysis, 
             resolved[cid] = by_key[key]
         elif key:
             resolved[cid] = cid
-            new[cid] = {"compound_id": cid, "smiles": canonical, "inchikey": key, "origin": "plate upload"}
+            new[cid] = {"compound_id": cid, "smiles": canonical, "inchikey": key, "origin": "plate upload",
+                        "input_smiles": smiles, "standardization": ";".join(changes)}
         else:
             errors.append(RowError(row, "smiles", "", f"compound {cid} is not registered yet; give its SMILES"))
     kept = []
@@ -137,7 +139,7 @@ def upload_plate_file(store: TwinStore, path: Path, project: str, *, plate_map: 
                       default_assay: str | None = None, mapping: dict[str, str] | None = None,
                       dry_run: bool = False, accept_plates: set[str] | None = None, uploader: str = "cli",
                       archive_dir: Path | None = None, display_name: str | None = None,
-                      structure_key: StructureKey = default_structure_key,
+                      structure_key: StructureKey = standardized_structure,
                       settings: PlateSettings | None = None) -> PlateUploadReport:
     """Validate, QC and fit a plate-reader export and, unless ``dry_run``, commit it to ``project``.
 

@@ -21,6 +21,7 @@ def run(args, tmp_path):
 
 def test_upload_plate_show_and_accept(tmp_path, testdata):
     plates = testdata / "plates"
+    assert run(["db", "init"], tmp_path).returncode == 0  # only db init (or the demo) creates a store
     res = run(["assays", "upload-plate", str(plates / "plate96_failing_controls.csv"), "--project", "p",
                "--no-sync", "--json"], tmp_path)
     assert res.returncode == 1, res.stderr  # committed, but its plate failed QC

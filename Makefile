@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test test-slow bench env clean browser
+.PHONY: demo test test-slow test-first-run bench env clean browser
 
 env: $(STAMP)
 
@@ -37,6 +37,11 @@ browser:
 
 test-slow: $(STAMP) browser
 	$(PY) -m pytest -q --runslow
+
+# The first Prefect run on a fresh machine (empty PREFECT_HOME): Prefect's database is created
+# before its temporary server starts, and the server start does not time out (~1.5 min).
+test-first-run: $(STAMP)
+	$(PY) -m pytest -q --runslow tests/integration/test_first_run.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

@@ -38,13 +38,14 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
 
             summary = run_screen(cfg, db_url)
         else:
-            import os
+            from flows.local_server import local_prefect
 
-            # Prefect's telemetry insert races its own SQLite at ephemeral start-up ("database is locked").
-            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-            from flows.screen import screen_flow
+            # First run on a machine: Prefect's database is created before its server starts,
+            # and the server gets more than Prefect's default 20 s to come up.
+            with local_prefect():
+                from flows.screen import screen_flow
 
-            summary = screen_flow(config=cfg, db_url=db_url)
+                summary = screen_flow(config=cfg, db_url=db_url)
     except Exception as exc:  # noqa: BLE001 - mapped to exit codes in _fail
         fail(exc)
         return

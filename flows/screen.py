@@ -27,10 +27,12 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from flows.concurrency import gpu_slot
+from moltwin import progress
 from flows.retry import transient_retry_options
 from flows.runners import task_runner_from_env
 from pipeline import filter_fanout, resume, run_context, stages
 from pipeline.config import RunConfig
+from pipeline.screen import simulation_line
 
 SIMULATE_DEPLOYMENT_ENV = "MOLTWIN_SIMULATE_DEPLOYMENT"
 
@@ -98,7 +100,13 @@ def _simulate_all(ctx: stages.RunContext, items: list[dict]) -> list[dict]:
         from flows.simulate import simulate_on_deployment
 
         return simulate_on_deployment(ctx, items, deployment)
-    return simulate_ligand.map(unmapped(ctx), items).result()
+    futures = simulate_ligand.map(unmapped(ctx), items)
+    progress.begin_items("simulate", len(items))
+    records = []
+    for future in futures:  # in order; each reported as soon as it (and those before it) finished
+        records.append(future.result())
+        progress.item_done("simulate", simulation_line(records[-1]))
+    return records
 
 
 @_task
@@ -154,15 +162,22 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
     logger.info("run %s writing to %s", ctx.run_id, ctx.run_dir)
     try:
         sync = sync_measurements(ctx)
+        progress.stage("sync", sync)
         gen = generate(ctx)
+        progress.stage("generate", gen)
         filt = resume.cached_filter(ctx, compute=_fan_out_filter)
+        progress.stage("filter", filt)
         train = train_and_predict(ctx)
+        progress.stage("train_predict", train)
         items = select_for_simulation(ctx)
         records = _simulate_all(ctx, items)
+        progress.stage("simulate", f"{sum(r.get('status') == 'ok' for r in records)}/{len(records)} ok")
         admet = predict_admet(ctx)
+        progress.stage("admet", admet)
         for name, out in (("generate", gen), ("filter", filt), ("train_predict", train), ("admet", admet)):
             logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         result = rank_and_report(ctx, records, train)
+        progress.stage("rank_report", result)
     except Exception as exc:
         run_context.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise

@@ -50,8 +50,9 @@ def _ensure_server_user() -> None:
 class PgCluster:
     """One PostgreSQL server in a temporary folder; :meth:`start`, :meth:`new_database`, :meth:`stop`."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # fsync and synchronous commit as shipped (benchmarks), else off (tests)
         self.as_root = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="moltwin-pg-"))
         self.data = self.root / "data"
@@ -74,8 +75,9 @@ class PgCluster:
             _ensure_server_user()
             shutil.chown(self.root, SERVER_USER, SERVER_USER)
         self._run("initdb", "-D", str(self.data), "-U", "twin", "--auth=trust", "-E", "UTF8", "--no-sync")
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "server.log"),
                   "-w", "-t", "120", "start")
         return self

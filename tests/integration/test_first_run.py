@@ -74,3 +74,5 @@ def test_small_screen_through_prefect_on_an_empty_prefect_home(tmp_path):
     assert summary["status"] == "completed"
     assert Path(summary["report_html"]).is_file()
     assert "first Prefect run here" in done.stderr
+    # the Prefect path reports its stages on stderr too
+    assert "moltwin screen" in done.stderr and "stage 7/7 rank_report" in done.stderr, done.stderr[-3000:]

@@ -29,6 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.concurrency import gpu_slot
 from moltwin import progress
 from flows.retry import transient_retry_options
+from flows.run_hooks import mark_store_run, run_id_for_flow_run
 from flows.runners import task_runner_from_env
 from pipeline import filter_fanout, resume, run_context, stages
 from pipeline.config import RunConfig
@@ -142,7 +143,9 @@ def _publish_artifacts(project: str, summary: dict) -> None:
                          link_text="HTML report")
 
 
-@flow(name="screen", log_prints=True, task_runner=task_runner_from_env())
+@flow(name="screen", log_prints=True, task_runner=task_runner_from_env(),
+      # A cancelled or crashed screen says so in the twin store (never "running" forever).
+      on_cancellation=[mark_store_run("cancelled")], on_crashed=[mark_store_run("crashed")])
 def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None = None) -> dict:
     """Screen a series and write the ranked candidate report.
 
@@ -153,11 +156,15 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
     db_url
         Twin store URL (default: ``$MOLTWIN_DB``, else ``./moltwin.db``).
     run_id
-        Optional run id (default: a new ``screen-<time>-<hex>``).
+        Optional run id (default: ``screen-<flow run created>-<flow run id>``, which the
+        cancellation/crash hooks find again from the flow run).
     """
+    from prefect.context import get_run_context
+
     from lab_sync.store import resolve_db_url
 
     logger = get_run_logger()
+    run_id = run_id or run_id_for_flow_run(get_run_context().flow_run)
     ctx = run_context.begin_run(config, resolve_db_url(db_url), run_id=run_id)
     logger.info("run %s writing to %s", ctx.run_id, ctx.run_dir)
     try:

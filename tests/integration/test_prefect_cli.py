@@ -25,9 +25,12 @@ def test_deploy_all_and_listing_commands_exit_0(cluster):
         assert name in listed.stdout, listed.stdout
     pools = prefect("work-pool", "ls")
     assert "moltwin-cpu" in pools.stdout and "moltwin-gpu" in pools.stdout
-    prefect("deployment", "run", "sync_assays/sync-assays", "--params",
-            '{"params": {"project": "nobody", "db_url": "sqlite:///nowhere.db"}}')
+    started = prefect("deployment", "run", "sync_assays/sync-assays", "--params",
+                      '{"params": {"project": "nobody", "db_url": "sqlite:///nowhere.db"}}')
+    flow_run_id = started.stdout.split("UUID:")[1].split()[0]
     runs = prefect("flow-run", "ls")
     assert "sync_assays" in runs.stdout, runs.stdout
+    prefect("flow-run", "inspect", flow_run_id)
+    prefect("flow-run", "logs", flow_run_id)
     prefect("artifact", "ls")
     prefect("global-concurrency-limit", "ls")

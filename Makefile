@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test test-slow bench env clean browser
+.PHONY: demo test test-slow test-first-run bench env clean browser postgres
 
 env: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/moltwin demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(PY) -m pytest -q
 
 # Headless Chromium for the end-to-end page tests (web upload page, report rendering).
@@ -35,8 +35,24 @@ browser:
 	  || echo "could not install chromium: browser tests will be skipped"; \
 	else echo "chromium not installed and not root: browser tests will be skipped"; fi
 
-test-slow: $(STAMP) browser
+# PostgreSQL server binaries for the store tests: each store/ingestion/ledger test runs on SQLite and
+# on a throw-away PostgreSQL cluster (tests/pg_cluster.py: initdb in a temp dir, loopback, free port).
+# Installed from Debian's packages when missing and we are root; otherwise the PostgreSQL cases skip.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing postgresql for the store tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || echo "could not install postgresql: the PostgreSQL store tests will be skipped"; \
+	else echo "postgresql not installed and not root: the PostgreSQL store tests will be skipped"; fi
+
+test-slow: $(STAMP) browser postgres
 	$(PY) -m pytest -q --runslow
+
+# The first Prefect run on a fresh machine (empty PREFECT_HOME): Prefect's database is created
+# before its temporary server starts, and the server start does not time out (~1.5 min).
+test-first-run: $(STAMP)
+	$(PY) -m pytest -q --runslow tests/integration/test_first_run.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

@@ -8,6 +8,9 @@
   default: the CPU count), so filter chunks and simulations run in parallel processes.
 - ``MOLTWIN_DASK_ADDRESS=tcp://scheduler:8786``: the same on an existing Dask cluster
   (its workers must see the run folder, the twin home and the database).
+- The LocalCluster's dashboard listens on ``127.0.0.1`` (a free port) unless
+  ``MOLTWIN_DASK_DASHBOARD`` says otherwise (e.g. ``0.0.0.0:8787`` to reach it from another host,
+  or ``none`` for no dashboard): it shows task details and must not be open to the network by default.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 RUNNER_ENV = "MOLTWIN_TASK_RUNNER"
 ADDRESS_ENV = "MOLTWIN_DASK_ADDRESS"
 WORKERS_ENV = "MOLTWIN_DASK_WORKERS"
+DASHBOARD_ENV = "MOLTWIN_DASK_DASHBOARD"
+
+
+def dashboard_address() -> str | None:
+    """Where a LocalCluster's dashboard listens: ``$MOLTWIN_DASK_DASHBOARD``, default loopback on a free port."""
+    value = os.environ.get(DASHBOARD_ENV, "").strip() or "127.0.0.1:0"
+    return None if value.lower() in {"none", "off", "false", "0"} else value
 
 
 def dask_runner(address: str | None = None, n_workers: int | None = None) -> TaskRunner:
@@ -31,7 +41,7 @@ def dask_runner(address: str | None = None, n_workers: int | None = None) -> Tas
     # One thread per worker process: RDKit and OpenMM work is per-process parallel, not threaded.
     return DaskTaskRunner(cluster_class="distributed.LocalCluster",
                           cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": ":0"})
+                                          "dashboard_address": dashboard_address()})
 
 
 def task_runner_from_env() -> TaskRunner:

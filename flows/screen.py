@@ -27,10 +27,13 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from flows.concurrency import gpu_slot
+from moltwin import progress
 from flows.retry import transient_retry_options
+from flows.run_hooks import mark_store_run, run_id_for_flow_run
 from flows.runners import task_runner_from_env
 from pipeline import filter_fanout, resume, run_context, stages
 from pipeline.config import RunConfig
+from pipeline.screen import simulation_line
 
 SIMULATE_DEPLOYMENT_ENV = "MOLTWIN_SIMULATE_DEPLOYMENT"
 
@@ -98,7 +101,13 @@ def _simulate_all(ctx: stages.RunContext, items: list[dict]) -> list[dict]:
         from flows.simulate import simulate_on_deployment
 
         return simulate_on_deployment(ctx, items, deployment)
-    return simulate_ligand.map(unmapped(ctx), items).result()
+    futures = simulate_ligand.map(unmapped(ctx), items)
+    progress.begin_items("simulate", len(items))
+    records = []
+    for future in futures:  # in order; each reported as soon as it (and those before it) finished
+        records.append(future.result())
+        progress.item_done("simulate", simulation_line(records[-1]))
+    return records
 
 
 @_task
@@ -134,7 +143,9 @@ def _publish_artifacts(project: str, summary: dict) -> None:
                          link_text="HTML report")
 
 
-@flow(name="screen", log_prints=True, task_runner=task_runner_from_env())
+@flow(name="screen", log_prints=True, task_runner=task_runner_from_env(),
+      # A cancelled or crashed screen says so in the twin store (never "running" forever).
+      on_cancellation=[mark_store_run("cancelled")], on_crashed=[mark_store_run("crashed")])
 def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None = None) -> dict:
     """Screen a series and write the ranked candidate report.
 
@@ -145,24 +156,35 @@ def screen_flow(config: RunConfig, db_url: str | None = None, run_id: str | None
     db_url
         Twin store URL (default: ``$MOLTWIN_DB``, else ``./moltwin.db``).
     run_id
-        Optional run id (default: a new ``screen-<time>-<hex>``).
+        Optional run id (default: ``screen-<flow run created>-<flow run id>``, which the
+        cancellation/crash hooks find again from the flow run).
     """
+    from prefect.context import get_run_context
+
     from lab_sync.store import resolve_db_url
 
     logger = get_run_logger()
+    run_id = run_id or run_id_for_flow_run(get_run_context().flow_run)
     ctx = run_context.begin_run(config, resolve_db_url(db_url), run_id=run_id)
     logger.info("run %s writing to %s", ctx.run_id, ctx.run_dir)
     try:
         sync = sync_measurements(ctx)
+        progress.stage("sync", sync)
         gen = generate(ctx)
+        progress.stage("generate", gen)
         filt = resume.cached_filter(ctx, compute=_fan_out_filter)
+        progress.stage("filter", filt)
         train = train_and_predict(ctx)
+        progress.stage("train_predict", train)
         items = select_for_simulation(ctx)
         records = _simulate_all(ctx, items)
+        progress.stage("simulate", f"{sum(r.get('status') == 'ok' for r in records)}/{len(records)} ok")
         admet = predict_admet(ctx)
+        progress.stage("admet", admet)
         for name, out in (("generate", gen), ("filter", filt), ("train_predict", train), ("admet", admet)):
             logger.info("stage %s: cache %s (%s)", name, out.get("cache"), out.get("cache_key"))
         result = rank_and_report(ctx, records, train)
+        progress.stage("rank_report", result)
     except Exception as exc:
         run_context.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
         raise

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab_sync.store import TwinStore, open_store
+from moltwin import progress
 from moltwin.errors import ConfigError, ModelError, StoreError
 from pipeline import stages
 from pipeline.config import RunConfig
@@ -291,12 +292,18 @@ def sync_project(store_url: str, project: str, upload_id: str | None = None, res
                                    Path(results_dir or "results"))
         try:
             inputs = stage_collect_inputs(ctx, plan["base_dir"])
+            progress.stage("collect_inputs", inputs)
             model = stage_retrain_predict(ctx)
+            progress.stage("retrain_predict", model)
             ledger = stage_score_ledger(ctx)
+            progress.stage("score_ledger", ledger)
             ranked = changes = None
             if not model.get("skipped"):
                 ranked = stages.stage_rank_and_report(ctx, stored_simulations(ctx), model)
+                progress.stage("rank_report", ranked)
                 changes = stage_compare_rankings(ctx, plan["previous_run_id"])
+                progress.stage("compare_rankings", f"{len(changes)} ranking changes"
+                               if isinstance(changes, list) else None)
         except Exception as exc:
             finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
             raise

@@ -20,6 +20,7 @@ from chem.models.predict import predict_activity
 from chem.models.settings import ModelSettings, level_tag
 from chem.models.splits import SplitKind, split_rows
 from chem.models.train import train_activity_model
+from moltwin import progress
 
 BASELINE_KIND = "mean_baseline"
 
@@ -108,6 +109,7 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
     y_test = np.where(exact, y_test, np.nan)  # censored rows are not scored
     records = []
     kinds = list(dict.fromkeys([*settings.model_kinds, BASELINE_KIND]))
+    progress.begin_items("evaluate", len(kinds))
     for kind in kinds:
         kind_settings = settings.model_copy(update={"model_kinds": [kind]})
         start = time.perf_counter()
@@ -121,4 +123,6 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
         row.update(score_predictions(y_test, predictions, settings.interval_levels, activity_threshold_p))
         row.update(train_seconds=round(train_seconds, 2), predict_seconds=round(predict_seconds, 3))
         records.append(row)
+        progress.item_done("evaluate", f"{kind}: RMSE {row.get('rmse', float('nan')):.2f} "
+                                       f"(train {train_seconds:.1f} s)")
     return pd.DataFrame.from_records(records)

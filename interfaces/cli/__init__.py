@@ -13,7 +13,9 @@ import typer
 
 app = typer.Typer(help="MolTwin: the digital twin of a compound series. "
                   "Generate, filter, predict, simulate, sync assays, rank and report.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  # Plain help: flags show as flags (rich help in this typer prints `--dry-run <bool>`).
+                  rich_markup_mode=None)
 
 DbOpt = typer.Option(None, "--db", help="Twin store: database URL or SQLite path "
                      "(default: $MOLTWIN_DB, else ./moltwin.db).")

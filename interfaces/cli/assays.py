@@ -70,9 +70,11 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
 def _sync_after_upload(store, project: str, upload_id: str | None) -> dict:
     """Update the twin; a failed update is reported but never undoes the committed upload."""
     from flows.sync_trigger import trigger_sync
+    from moltwin import progress
 
     try:
-        return trigger_sync(store.engine.url.render_as_string(hide_password=False), project, upload_id)
+        with progress.to_stderr("moltwin sync", n_stages=5):  # a direct sync reports its stages
+            return trigger_sync(store.engine.url.render_as_string(hide_password=False), project, upload_id)
     except Exception as exc:  # noqa: BLE001
         typer.echo(f"moltwin: warning: the upload is committed but the twin update failed: {exc}", err=True)
         return {"mode": "failed", "error": f"{exc.__class__.__name__}: {exc}"}

@@ -29,8 +29,10 @@ def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with stru
         raise typer.Exit(2)
     try:
         from interfaces.cli.models_cmd import evaluate
+        from moltwin import progress
 
-        rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col)
+        with progress.to_stderr("moltwin models evaluate"):
+            rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -38,27 +38,35 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
         from pipeline.config import load_config
         from lab_sync.store import open_existing_store, resolve_db_url
 
+        from moltwin import progress
+        from pipeline.screen import SCREEN_STAGES
+
         cfg = load_config(config, overrides)
         db_url = resolve_db_url(db)
         open_existing_store(db_url)
-        if no_prefect:
-            from pipeline.screen import run_screen
-
-            summary = run_screen(cfg, db_url)
-        else:
-            import os
-
-            # Prefect's telemetry insert races its own SQLite at ephemeral start-up ("database is locked").
-            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-            from flows.screen import screen_flow
-
-            summary = screen_flow(config=cfg, db_url=db_url)
+        with progress.to_stderr("moltwin screen", n_stages=len(SCREEN_STAGES)):
+            summary = _run_screen(cfg, db_url, no_prefect)
     except Exception as exc:  # noqa: BLE001 - mapped to exit codes in _fail
         fail(exc)
         return
     emit(summary, as_json, f"run {summary['run_id']} {summary['status']}: report at {summary['report_html']}")
     if summary["status"] != "completed":
         raise typer.Exit(1)
+
+
+def _run_screen(cfg, db_url: str, no_prefect: bool) -> dict:
+    if no_prefect:
+        from pipeline.screen import run_screen
+
+        return run_screen(cfg, db_url)
+    from flows.local_server import local_prefect
+
+    # First run on a machine: Prefect's database is created before its server starts,
+    # and the server gets more than Prefect's default 20 s to come up.
+    with local_prefect():
+        from flows.screen import screen_flow
+
+        return screen_flow(config=cfg, db_url=db_url)
 
 
 @app.command()

@@ -23,9 +23,11 @@ def simulate(protein: Path = typer.Option(..., "--protein", help="Protein PDB fi
     """Simulate protein–ligand complexes with OpenMM; one results row per ligand (failures included)."""
     try:
         from interfaces.cli.simulate_cmd import simulate_files
+        from moltwin import progress
 
-        table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out,
-                               mode=mode, pose_method=pose_method)
+        with progress.to_stderr("moltwin simulate"):
+            table = simulate_files(protein, ligands, reference_ligand, length_ps, platform, out,
+                                   mode=mode, pose_method=pose_method)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -76,7 +76,12 @@ def simulate_files(protein: Path, ligands: Path, reference: Path | None, length_
         requests = [SimulationRequest(compound_id=str(r.compound_id), smiles=r.smiles, protein_pdb=protein,
                                       reference_ligands_sdf=reference) for r in table.itertuples()]
         rows = []
-    rows += [record.to_dict() for record in simulate_batch(requests, settings, out / "work")]
+    from moltwin import progress
+
+    progress.begin_items("simulate", len(requests))
+    done = simulate_batch(requests, settings, out / "work",
+                          on_done=lambda r: progress.item_done("simulate", f"{r.compound_id}: {r.status}"))
+    rows += [record.to_dict() for record in done]
     result = pd.DataFrame(rows)
     write_safe_csv(result, out / "simulations.csv")
     result.to_parquet(out / "simulations.parquet", index=False)

@@ -13,8 +13,8 @@ from moltwin.errors import BadInputError, StoreError
 
 
 @pytest.fixture()
-def store(tmp_path):
-    return open_store(str(tmp_path / "twin.db"))
+def store(db_url):
+    return open_store(db_url)  # SQLite and PostgreSQL
 
 
 def _upload(store, path, tmp_path, **kw):

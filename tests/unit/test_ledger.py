@@ -13,8 +13,8 @@ from lab_sync.upload import upload_assay_file
 
 
 @pytest.fixture()
-def store(tmp_path):
-    return open_store(str(tmp_path / "twin.db"))
+def store(db_url):
+    return open_store(db_url)  # SQLite and PostgreSQL
 
 
 @pytest.fixture()

@@ -1,3 +1,5 @@
+"""The twin store on every backend (``db_url``: SQLite and PostgreSQL)."""
+
 import pytest
 
 from lab_sync import schema
@@ -13,16 +15,16 @@ def test_resolve_db_url_precedence(tmp_path, monkeypatch):
     assert resolve_db_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
 
 
-def test_migrations_are_applied_once_and_recorded(tmp_path):
-    db = str(tmp_path / "t.db")
+def test_migrations_are_applied_once_and_recorded(db_url):
+    db = db_url
     store = open_store(db)
     assert store.schema_version() == schema.LATEST_VERSION
     assert store.migrate() == []  # idempotent
     assert open_store(db).schema_version() == schema.LATEST_VERSION
 
 
-def test_register_compounds_dedupes_by_inchikey_and_guards_ids(tmp_path):
-    store = open_store(str(tmp_path / "t.db"))
+def test_register_compounds_dedupes_by_inchikey_and_guards_ids(db_url):
+    store = open_store(db_url)
     rows = [{"compound_id": "A", "smiles": "CCO", "inchikey": "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "origin": "x"},
             {"compound_id": "B", "smiles": "OCC", "inchikey": "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "origin": "x"}]
     out = store.register_compounds("p", rows)
@@ -33,8 +35,8 @@ def test_register_compounds_dedupes_by_inchikey_and_guards_ids(tmp_path):
     assert store.count("compounds", "p") == 1
 
 
-def test_transaction_rolls_back_on_error(tmp_path):
-    store = open_store(str(tmp_path / "t.db"))
+def test_transaction_rolls_back_on_error(db_url):
+    store = open_store(db_url)
     with pytest.raises(RuntimeError):
         with store.transaction() as conn:
             store.ensure_project("p", conn=conn)
@@ -42,8 +44,8 @@ def test_transaction_rolls_back_on_error(tmp_path):
     assert store.count("projects") == 0
 
 
-def test_newer_schema_is_refused(tmp_path):
-    store = open_store(str(tmp_path / "t.db"))
+def test_newer_schema_is_refused(db_url):
+    store = open_store(db_url)
     from sqlalchemy import insert
     from lab_sync.store import utcnow
     with store.transaction() as c:

@@ -33,8 +33,8 @@ def files(tmp_path, repo_dir):
 
 
 @pytest.fixture()
-def store(tmp_path):
-    return open_store(str(tmp_path / "twin.db"))
+def store(db_url):
+    return open_store(db_url)  # SQLite and PostgreSQL
 
 
 def _upload(store, path, tmp_path, project="tyk2", **kw):

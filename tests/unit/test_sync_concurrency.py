@@ -1,5 +1,5 @@
 """Two uploads, and two syncs, of one project at the same moment: everything stored once, nothing lost,
-no "database is locked"."""
+no "database is locked". On both backends (``db_url``: SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def _race_uploads(db: str, files: list[Path], archive: Path) -> list[tuple]:
 
 
 @pytest.mark.parametrize("attempt", [1, 2])
-def test_two_different_uploads_into_a_new_project_are_both_stored(tmp_path, repo_dir, attempt):
+def test_two_different_uploads_into_a_new_project_are_both_stored(tmp_path, repo_dir, attempt, db_url):
     files = _tyk2_parts(repo_dir, tmp_path, [9])
-    db = str(tmp_path / "twin.db")
+    db = db_url
     open_store(db)
     out = _race_uploads(db, files, tmp_path / "archive")
     assert sorted(status for _, status, _ in out) == ["committed", "committed"], out
@@ -64,9 +64,9 @@ def test_two_different_uploads_into_a_new_project_are_both_stored(tmp_path, repo
 
 
 @pytest.mark.parametrize("attempt", [1, 2])
-def test_the_same_file_sent_twice_at_once_is_stored_once(tmp_path, repo_dir, attempt):
+def test_the_same_file_sent_twice_at_once_is_stored_once(tmp_path, repo_dir, attempt, db_url):
     (path,) = _tyk2_parts(repo_dir, tmp_path, [])
-    db = str(tmp_path / "twin.db")
+    db = db_url
     open_store(db)
     out = _race_uploads(db, [path, path], tmp_path / "archive")
     assert sorted(status for _, status, _ in out) == ["committed", "duplicate"], out
@@ -75,12 +75,12 @@ def test_the_same_file_sent_twice_at_once_is_stored_once(tmp_path, repo_dir, att
     assert store.count("uploads", "p") == 1 and store.count("measurements", "p") == 16
 
 
-def test_syncs_of_one_project_are_serialized_and_other_projects_are_not(tmp_path):
+def test_syncs_of_one_project_are_serialized_and_other_projects_are_not(db_url):
     import time
 
     from pipeline.twin_update import project_sync_lock
 
-    store = open_store(str(tmp_path / "twin.db"))
+    store = open_store(db_url)
     spans: dict[str, tuple[float, float]] = {}
     barrier = threading.Barrier(3)
 
@@ -102,12 +102,12 @@ def test_syncs_of_one_project_are_serialized_and_other_projects_are_not(tmp_path
 
 
 @pytest.mark.slow
-def test_two_upload_and_sync_pipelines_at_once_lose_nothing(tmp_path, repo_dir, monkeypatch):
+def test_two_upload_and_sync_pipelines_at_once_lose_nothing(tmp_path, repo_dir, monkeypatch, db_url):
     """Each thread uploads its own file and syncs. Syncs are serialized, so the sync that finishes
     last has trained on both uploads (no lost update)."""
     monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
     base, part_a, part_b = _tyk2_parts(repo_dir, tmp_path, [9, 13])
-    db = f"sqlite:///{tmp_path / 'twin.db'}"
+    db = db_url
     store = open_store(db)
     upload_assay_file(store, base, "tyk2-demo", archive_dir=tmp_path / "archive")
     designs = []

@@ -83,7 +83,7 @@ def test_html_is_self_contained_and_complete(tyk2_report):
              ("summary", "decisions", "next-batch", "plots", "funnel", "provenance")]
     assert order == sorted(order)
     assert "nan_energy" in html and "knn3-loo" in html and "0123456789abcdef" in html
-    assert "pActivity" in html and "≥ 7.0 (measured)" in html
+    assert "pActivity" in html and "(measured) ≥ 7.0: p " in html
 
 
 def test_sdf_round_trips(tyk2_report):

@@ -23,12 +23,12 @@ criterion requires it, no prior standing in); below every stage a compound is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ranking.derive import ADMET_SUMMARY
 from ranking.settings import DESIGNED, MEASURED, GateCriterion, RankSettings, StageGate
@@ -103,6 +103,15 @@ def _interval(criteria: Sequence[GateCriterion]) -> tuple[float, float]:
     return lo, hi
 
 
+def _cdf(x: float, loc: float, scale: float) -> float:
+    # math.erfc on scalars: scipy's frozen-free cdf costs ~0.2 ms a call, this ~0.3 µs.
+    if x == math.inf:
+        return 1.0
+    if x == -math.inf:
+        return 0.0
+    return 0.5 * math.erfc(-(x - loc) / (scale * math.sqrt(2.0)))
+
+
 def _normal_mass(lo: float, hi: float, loc: float, scale: float,
                  a: float = -np.inf, b: float = np.inf) -> float:
     """P(lo ≤ X ≤ hi) for X ~ Normal(loc, scale) truncated to [a, b]."""
@@ -111,11 +120,11 @@ def _normal_mass(lo: float, hi: float, loc: float, scale: float,
     lo, hi = max(lo, a), min(hi, b)
     if lo > hi:
         return 0.0
-    total = norm.cdf(b, loc, scale) - norm.cdf(a, loc, scale)
+    total = _cdf(b, loc, scale) - _cdf(a, loc, scale)
     if total <= 0:  # all mass beyond the bound in double precision: the bound itself
         edge = a if np.isfinite(a) else b
         return float(lo <= edge <= hi)
-    mass = norm.cdf(hi, loc, scale) - norm.cdf(lo, loc, scale)
+    mass = _cdf(hi, loc, scale) - _cdf(lo, loc, scale)
     return float(np.clip(mass / total, 0.0, 1.0))
 
 

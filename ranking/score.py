@@ -60,16 +60,27 @@ def pareto_rank(objectives: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(objectives, dtype=float)
     x = np.where(np.isnan(x), -np.inf, x)
-    ranks = np.zeros(len(x), dtype=int)
-    remaining = np.arange(len(x))
+    n = len(x)
+    ranks = np.zeros(n, dtype=int)
+    if n == 0:
+        return ranks
+    # Domination matrix once (j dominates i), then peel the fronts by counting dominators:
+    # O(n² k), not O(n² k) per front.
+    at_least = np.ones((n, n), dtype=bool)
+    better = np.zeros((n, n), dtype=bool)
+    for k in range(x.shape[1]):
+        col = x[:, k]
+        at_least &= col[:, None] >= col[None, :]
+        better |= col[:, None] > col[None, :]
+    dominates = at_least & better
+    count = dominates.sum(axis=0)
+    done = np.zeros(n, dtype=bool)
     front = 1
-    while remaining.size:
-        sub = x[remaining]
-        at_least = (sub[:, None, :] >= sub[None, :, :]).all(axis=2)  # [j, i]: j >= i everywhere
-        better = (sub[:, None, :] > sub[None, :, :]).any(axis=2)
-        dominated = (at_least & better).any(axis=0)
-        ranks[remaining[~dominated]] = front
-        remaining = remaining[dominated]
+    while not done.all():
+        current = (count == 0) & ~done
+        ranks[current] = front
+        done |= current
+        count = count - dominates[current].sum(axis=0)
         front += 1
     return ranks
 

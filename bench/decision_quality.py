@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="5 seeds")
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--acquisition", choices=("thompson", "ucb", "ei"), default="thompson")
+    parser.add_argument("--acquisition", choices=("thompson", "p_clear", "ucb", "ei"), default="thompson")
     parser.add_argument("--n-estimators", type=int, default=100)
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-tyk2", action="store_true")

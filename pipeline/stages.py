@@ -278,7 +278,8 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
         "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
         "score": as_float(r.get("score")), "p_clear_gates": as_float(r.get("p_clear_gates")),
         "decision": str(r.get("decision", "")), "stage": str(r.get("stage", "")),
-        "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed")}, default=str)}
+        "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed", "activity_evidence")},
+                                   default=str)}
         for r in ranked.to_dict("records")])
     decisions = ranked["decision"].value_counts().to_dict() if "decision" in ranked else {}
     return {"report_html": str(paths.html), "n_ranked": int(len(ranked)), "decisions": decisions,

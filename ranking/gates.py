@@ -97,6 +97,11 @@ def _why_missing(row: Mapping, column: str) -> str:
     return "not computed"
 
 
+def potency_interval(criteria: Sequence[GateCriterion]) -> tuple[float, float]:
+    """(lowest, highest) value passing every criterion (all on one column)."""
+    return _interval(criteria)
+
+
 def _interval(criteria: Sequence[GateCriterion]) -> tuple[float, float]:
     lo = max([c.threshold for c in criteria if c.op in (">=", ">")], default=-np.inf)
     hi = min([c.threshold for c in criteria if c.op in ("<=", "<")], default=np.inf)

@@ -9,6 +9,9 @@ The acquisition reads the same potency estimate and gate probabilities as the ra
   probability; the best surviving draw (minus the synthesis-cost penalty) that is not too
   similar to an earlier pick is taken. Fresh draws for every pick spread the batch over
   the plausible best compounds.
+* ``p_clear``: p(clear the target stage) -- the number the decision and the rank use --
+  with σ capped as below: a probability of improvement over the target's potency gate,
+  bounded in [0, 1] by construction.
 * ``ucb``: p(other gates) × (mean + κ·sd); ``ei``: p(other gates) × expected improvement
   over the best measured estimate.
 
@@ -30,6 +33,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from scipy.stats import norm, truncnorm
 
+from ranking.gates import POTENCY, potency_interval
 from ranking.settings import NextBatchSettings, RankSettings
 
 NEXT_BATCH_COLUMNS = ["pick", "compound_id", "smiles", "acquisition", "activity_p", "activity_sd",
@@ -61,9 +65,26 @@ def acquisition_values(table: pd.DataFrame, settings: NextBatchSettings,
     p_other = pd.to_numeric(table["p_target_other"], errors="coerce").fillna(1.0).to_numpy()
     if settings.acquisition == "ei":
         value = p_other * expected_improvement(mean, sd, best_measured, settings.ei_xi)
+    elif settings.acquisition == "p_clear":
+        value = p_other * potency_mass(table, sd, settings_gate_interval(table))
     else:
         value = p_other * (mean + settings.ucb_kappa * sd)
     return value - sa_penalty(table, settings)
+
+
+def settings_gate_interval(table: pd.DataFrame) -> tuple[float, float]:
+    """The target stage's potency interval, stored on the table by :func:`propose_next_batch`."""
+    return table.attrs.get("potency_interval", (-np.inf, np.inf))
+
+
+def potency_mass(table: pd.DataFrame, scale: np.ndarray, interval: tuple[float, float]) -> np.ndarray:
+    """P(lo ≤ potency ≤ hi) under each compound's truncated Normal with the given scale."""
+    loc = table["activity_loc"].to_numpy(dtype=float)
+    a, b = table["activity_lo"].to_numpy(dtype=float), table["activity_hi"].to_numpy(dtype=float)
+    lo, hi = np.maximum(interval[0], a), np.minimum(interval[1], b)
+    total = norm.cdf(b, loc, scale) - norm.cdf(a, loc, scale)
+    mass = np.clip(norm.cdf(hi, loc, scale) - norm.cdf(lo, loc, scale), 0.0, None)
+    return np.where((total > 0) & (hi >= lo), mass / np.where(total > 0, total, 1.0), 0.0)
 
 
 def sa_penalty(table: pd.DataFrame, settings: NextBatchSettings) -> np.ndarray:
@@ -111,6 +132,8 @@ def _reason(row: pd.Series, value: float, nb: NextBatchSettings, nearest: float,
     elif nb.acquisition == "ucb":
         text = f"UCB {value:.2f} = {row['p_target_other']:.2f} × ({row['activity_p']:.2f} + " \
                f"{nb.ucb_kappa:g}×{row['acquisition_sd']:.2f})"
+    elif nb.acquisition == "p_clear":
+        text = f"p(clear target) {value:.4f} ({estimate}, {gates})"
     else:
         text = f"EI {value:.2f} ({estimate}, {gates})"
     if row["acquisition_sd"] < row["activity_sd"]:
@@ -185,6 +208,9 @@ def propose_next_batch(table: pd.DataFrame, n: int | None = None,
     bound = sd_bound(data, settings)
     pool["acquisition_sd"] = np.minimum(pd.to_numeric(pool["activity_sd"]).to_numpy(float), bound)
     penalty = sa_penalty(pool, nb)
+    pool.attrs["potency_interval"] = potency_interval([c for stage in settings.stages[
+        : settings.stage_index(settings.target_stage) + 1] for c in stage.criteria
+        if c.column == POTENCY])
     if nb.acquisition != "thompson":
         pool["acquisition"] = acquisition_values(pool, nb, best)
         order = pool.sort_values(["acquisition", "_id"], ascending=[False, True],

@@ -149,9 +149,10 @@ class NextBatchSettings(StrictModel):
     """Acquisition of the next compounds to make or test."""
 
     size: int = Field(12, ge=1)
-    acquisition: Literal["thompson", "ucb", "ei"] = Field(
+    acquisition: Literal["thompson", "p_clear", "ucb", "ei"] = Field(
         "thompson", description="thompson: batch Thompson sampling of potency, each draw kept only "
-                                "where the target stage's other gates pass in the same draw; ucb: "
+                                "where the target stage's other gates pass in the same draw; p_clear: "
+                                "p(clear the target stage) with the bounded sd; ucb: "
                                 "p(other gates) x (mean + kappa sd); ei: p(other gates) x expected "
                                 "improvement over the best measured estimate.")
     ucb_kappa: float = Field(1.0, ge=0.0, description="UCB = activity_p + kappa * activity_sd.")

@@ -173,3 +173,32 @@ def test_report_for_300_candidates_stays_small(tmp_path):
     assert len(list(Chem.SDMolSupplier(str(paths.sdf)))) == 300
     sizes = {p.name: p.stat().st_size for p in (paths.html, paths.csv, paths.parquet, paths.sdf)}
     print("report sizes for 300 candidates (bytes):", sizes)
+
+
+def test_report_decisions_are_coherent_and_identical_everywhere(tyk2_report):
+    """The rendered table, the "why" text, the CSV and the Parquet file agree, and the
+    decisions agree with the rank order; the glossary explains the terms with units."""
+    paths, ranked = tyk2_report
+    html = paths.html.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="decision-row">\s*<td class="num">(\d+)</td>.*?'
+                      r'<span class="badge (\w+)">.*?<td class="num">([0-9.]+)', html, re.S)
+    assert len(rows) == len(ranked)
+    csv = pd.read_csv(paths.csv)
+    parquet = pd.read_parquet(paths.parquet)
+    tiers = {"advance": 0, "hold": 1, "deprioritize": 2}
+    for (rank, decision, p_clear), (_, row) in zip(rows, ranked.iterrows()):
+        assert int(rank) == row["rank"] and decision == row["decision"]
+        assert p_clear == f"{row['p_clear_gates']:.2f}"
+        assert f"= {p_clear}" in row["decision_reason"]
+    assert [tiers[d] for _, d, _ in rows] == sorted(tiers[d] for _, d, _ in rows)
+    for column in ("rank", "decision", "stage", "p_clear_gates", "activity_p", "activity_sd",
+                   "decision_reason", "activity_evidence"):
+        assert list(csv[column]) == list(parquet[column]) or \
+            pd.Series(csv[column]).round(12).tolist() == pd.Series(parquet[column]).round(12).tolist()
+    assert 'id="glossary"' in html and "pKi = 9 − log₁₀(Ki / nM)" in html
+    assert "p(clear)" in html and "Pareto rank" in html and "kcal/mol" in html
+    # Never-measured compounds are "designed", and predicted values carry their interval.
+    designed = ranked[ranked["activity_source"] == "predicted"]
+    assert (designed["stage"] == "designed").all()
+    assert "model 80 % interval" in html
+    assert "no out-of-fold predictions in this table" in html

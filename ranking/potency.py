@@ -9,7 +9,9 @@ Each source of potency evidence is read as a Normal in pActivity units:
   replicate SD once it rests on enough degrees of freedom, else ``default_measured_sd``.
 * **prediction** -- ``pred_p_activity`` with σ read from the model's calibrated interval
   (the 80 % and 90 % half-widths divided by their Normal quantiles, averaged), falling
-  back on ``pred_std``; floored at ``min_pred_sd`` (never 0). For a measured compound only
+  back on ``pred_std``; floored at the assay's typical replicate SD (and ``min_pred_sd``):
+  a model trained on measurements cannot know a potency better than one measurement
+  does, so it is never 0 and never sharper than the assay. For a measured compound only
   an out-of-fold prediction (``oof_pred_p_activity``) counts: an in-sample prediction
   would be the measurement echoed back.
 * **physics** -- ``calibrated_physics_p`` ± ``calibrated_physics_sd`` from the
@@ -144,8 +146,11 @@ def add_potency_estimate(table: pd.DataFrame, settings: RankSettings | None = No
     meas_sd = np.where(has_meas, sd_of_mean(_num(out, "measured_sd"), _num(out, "measured_n"),
                                             tau, ps.replicate_prior_df), np.nan)
 
-    pred, pred_sd = _num(out, "pred_p_activity"), interval_sd(out, "", ps.min_pred_sd)
-    oof, oof_sd = _num(out, "oof_pred_p_activity"), interval_sd(out, "oof_", ps.min_pred_sd)
+    # A model trained on measurements cannot know a potency better than one measurement
+    # does: an interval narrower than the assay's noise is read at the noise.
+    floor = max(ps.min_pred_sd, tau)
+    pred, pred_sd = _num(out, "pred_p_activity"), interval_sd(out, "", floor)
+    oof, oof_sd = _num(out, "oof_pred_p_activity"), interval_sd(out, "oof_", floor)
     # A measured compound's own in-sample prediction would echo its measurement.
     pred_use = np.where(has_meas, oof, pred)
     pred_use_sd = np.where(has_meas, oof_sd, pred_sd)

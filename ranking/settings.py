@@ -137,7 +137,8 @@ class PotencySettings(StrictModel):
     min_pooled_replicates: int = Field(
         5, ge=1, description="Degrees of freedom (sum of n-1) needed before the series' pooled "
                              "replicate SD replaces default_measured_sd as the assay's typical SD.")
-    min_pred_sd: float = Field(0.1, gt=0.0, description="Floor on a prediction's SD (never 0).")
+    min_pred_sd: float = Field(0.1, gt=0.0, description="Floor on a prediction's SD (never 0); the "
+                                                         "assay's typical replicate SD floors it too.")
     prior_mean: float = Field(6.0, description="Potency prior mean when the series has too few "
                                                "exact measurements.")
     prior_sd: float = Field(1.5, gt=0.0, description="Potency prior SD in that case.")
@@ -149,12 +150,12 @@ class NextBatchSettings(StrictModel):
     """Acquisition of the next compounds to make or test."""
 
     size: int = Field(12, ge=1)
-    acquisition: Literal["thompson", "p_clear", "ucb", "ei"] = Field(
-        "thompson", description="thompson: batch Thompson sampling of potency, each draw kept only "
-                                "where the target stage's other gates pass in the same draw; p_clear: "
-                                "p(clear the target stage) with the bounded sd; ucb: "
-                                "p(other gates) x (mean + kappa sd); ei: p(other gates) x expected "
-                                "improvement over the best measured estimate.")
+    acquisition: Literal["p_clear", "thompson", "ucb", "ei"] = Field(
+        "p_clear", description="p_clear: p(clear the target stage) -- the number the decision and the "
+                               "rank use -- with the bounded sd; thompson: batch Thompson sampling of "
+                               "potency, each draw kept only where the target stage's other gates "
+                               "pass in the same draw; ucb: p(other gates) x (mean + kappa sd); ei: "
+                               "p(other gates) x expected improvement over the best measured estimate.")
     ucb_kappa: float = Field(1.0, ge=0.0, description="UCB = activity_p + kappa * activity_sd.")
     max_sd_factor: float = Field(
         1.5, gt=0.0, description="Bound on the acquisition's uncertainty: compounds whose potency SD "

@@ -101,7 +101,7 @@ def test_nothing_eligible_gives_empty_frame(ranked):
 
 
 def test_thompson_is_gate_aware_bounded_and_reproducible(ranked):
-    settings = _settings(max_tanimoto_to_picked=1.0)
+    settings = _settings(acquisition="thompson", max_tanimoto_to_picked=1.0)
     batch = propose_next_batch(ranked, 10, settings)
     assert len(batch) == 10 and batch["reason"].str.startswith("Thompson draw ").all()
     again = propose_next_batch(ranked.sample(frac=1.0, random_state=5), 10, settings)
@@ -121,3 +121,18 @@ def test_thompson_is_gate_aware_bounded_and_reproducible(ranked):
     assert bound == pytest.approx(1.5 * measured.std(ddof=1))
     capped = batch[batch["activity_sd"] > bound]
     assert capped["reason"].str.contains(f"σ capped at {bound:.2f}").all()
+
+
+def test_default_p_clear_batch_follows_the_ranking(ranked):
+    settings = _settings(max_tanimoto_to_picked=1.0)
+    batch = propose_next_batch(ranked, 6, settings)
+    assert batch["reason"].str.startswith("p(clear target) ").all()
+    unmeasured = ranked[ranked["activity_source"] != "measured"]
+    # With σ within the bound, the acquisition is p(clear target) itself: the best-ranked
+    # unmeasured compounds come first.
+    bound = sd_bound(ranked, settings)
+    if (unmeasured["activity_sd"] <= bound).all():
+        top = unmeasured.sort_values(["p_clear_gates", "activity_p"], ascending=False)
+        assert list(batch["compound_id"]) == list(top["compound_id"].head(6))
+    np.testing.assert_array_less(batch["acquisition"], 1.0 + 1e-12)
+    assert batch["acquisition"].is_monotonic_decreasing

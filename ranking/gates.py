@@ -231,7 +231,8 @@ def evaluate_gates(row: Mapping, settings: RankSettings,
     -------
     dict
         ``p_<stage>`` for every stage; ``p_clear_gates`` (the target stage's),
-        ``p_target_other`` (the target's gates other than potency), ``stage`` reached,
+        ``p_target_other`` (the target's gates other than potency), ``limiting`` (the
+        target's criterion least likely to pass, as text), ``stage`` reached,
         ``next_stage`` (``""`` past the last), ``p_next_stage``, ``data_needed`` (what
         would make the next stage known: measurements, MD, ADMET), ``criteria_met`` and
         ``criteria_missed`` ("; "-joined, up to the next stage; missed and unknown ones
@@ -260,6 +261,11 @@ def evaluate_gates(row: Mapping, settings: RankSettings,
                 needed.append(("measured " if np.isfinite(_number(row, c.column)) else "")
                               + c.label)
     p_other, _ = stage_probability(row, stages, target, rates, skip_column=POTENCY)
+    # The target's weakest criterion: what a "hold" or "deprioritize" is waiting on.
+    weakest = min(((evaluate_criterion(row, c, rates.get((stage.name, j)), settings.reached_at_p), i)
+                   for i, stage in enumerate(stages[: target + 1])
+                   for j, c in enumerate(stage.criteria)), key=lambda t: (t[0].p, -t[1]),
+                  default=None)
     if reached >= 0:
         stage_name = stages[reached].name
     else:
@@ -270,6 +276,7 @@ def evaluate_gates(row: Mapping, settings: RankSettings,
         "p_clear_gates": out[f"p_{settings.target_stage}"],
         "p_next_stage": out[f"p_{stages[next_index].name}"],
         "p_target_other": p_other,
+        "limiting": weakest[0].text if weakest else "",
         "data_needed": "; ".join(dict.fromkeys(needed)),
         "criteria_met": "; ".join(met),
         "criteria_missed": "; ".join(missed),

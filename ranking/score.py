@@ -39,7 +39,7 @@ LEADING_COLUMNS = ["rank", "compound_id", "decision", "stage", "next_stage", "p_
 
 def gate_columns(settings: RankSettings) -> list[str]:
     """Columns :func:`ranking.gates.evaluate_gates` adds, in table order."""
-    return (["stage", "next_stage", "p_clear_gates", "p_next_stage", "p_target_other"]
+    return (["stage", "next_stage", "p_clear_gates", "p_next_stage", "p_target_other", "limiting"]
             + [f"p_{s.name}" for s in settings.stages]
             + ["data_needed", "criteria_met", "criteria_missed"])
 
@@ -151,10 +151,11 @@ def decide(gates: Mapping, settings: RankSettings) -> tuple[str, str]:
             return "advance", f"make and test: {head} ≥ {settings.advance_at_p:.2f}"
         step = f" towards {gates['next_stage']}" if gates.get("next_stage") else ""
         return "advance", f"progress{step}: {head} ≥ {settings.advance_at_p:.2f}{needs}"
+    weakest = f"; weakest: {gates['limiting']}" if gates.get("limiting") else ""
     if p < settings.deprioritize_below_p:
-        return "deprioritize", f"{head} < {settings.deprioritize_below_p:.2f}"
+        return "deprioritize", f"{head} < {settings.deprioritize_below_p:.2f}{weakest}"
     return "hold", f"{head}, between {settings.deprioritize_below_p:.2f} and " \
-                   f"{settings.advance_at_p:.2f}{needs}"
+                   f"{settings.advance_at_p:.2f}{weakest}{needs}"
 
 
 def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -> pd.DataFrame:

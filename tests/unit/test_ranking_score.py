@@ -130,10 +130,11 @@ def test_decisions(ranked, tables):
     assert f"p(clear lead) = {jmc_23['p_clear_gates']:.2f}" in jmc_23["decision_reason"]
     weak = rank_candidates(_with_measurement(tables, "ejm_49", 5.0), SETTINGS).iloc[0]
     assert (weak["stage"], weak["decision"]) == ("measured", "deprioritize")
-    assert weak["decision_reason"] == "p(clear lead) = 0.00 < 0.10"
+    assert weak["decision_reason"].startswith("p(clear lead) = 0.00 < 0.10; weakest: pActivity 5.00")
     vetoed = rank_candidates(_with_measurement(tables, "ejm_42", 8.0, alerts="a; b"),
                              SETTINGS).iloc[0]
     assert vetoed["decision"] == "deprioritize" and vetoed["score"] == 0.0
+    assert "weakest: alerts 2 not ≤ 0: p 0.00" in vetoed["decision_reason"]
     best = _with_measurement(tables, "jmc_28", 8.9)
     best["admet_herg"] = 0.1
     best["admet_ames"] = 0.2

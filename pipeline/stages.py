@@ -209,7 +209,7 @@ def stage_admet(ctx: RunContext) -> dict:
         (ctx.path / "admet_note.txt").write_text(note)
         return {"n_admet": 0, "note": note}
     pool = pool.drop_duplicates("compound_id")[["compound_id", "smiles"]]
-    table, note = admet_table(pool, cfg.admet)
+    table, note = admet_table(pool, cfg.admet, cfg.rank.admet_gate_endpoints)
     if len(table):
         write_table(table, ctx, "admet")
     (ctx.path / "admet_note.txt").write_text(note)

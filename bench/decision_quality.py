@@ -30,7 +30,7 @@ Usage::
 
     nice -n 10 python bench/decision_quality.py            # 2 seeds (a few minutes)
     nice -n 10 python bench/decision_quality.py --full     # 5 seeds
-    nice -n 10 python bench/decision_quality.py --acquisition ucb
+    nice -n 10 python bench/decision_quality.py --acquisition thompson
 
 Output is printed and written to ``bench/results/decision_quality[_full].txt``.
 """
@@ -210,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="5 seeds")
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--acquisition", choices=("thompson", "p_clear", "ucb", "ei"), default="thompson")
+    default_acquisition = NextBatchSettings().acquisition
+    parser.add_argument("--acquisition", choices=("p_clear", "thompson", "ucb", "ei"),
+                        default=default_acquisition,
+                        help=f"next-batch acquisition (default: the twin's, {default_acquisition})")
     parser.add_argument("--n-estimators", type=int, default=100)
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-tyk2", action="store_true")
@@ -221,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     out = args.out or ROOT / "bench" / "results" / (
         f"decision_quality{'_full' if args.full else ''}"
-        f"{'' if args.acquisition == 'thompson' else '_' + args.acquisition}.txt")
+        f"{'' if args.acquisition == default_acquisition else '_' + args.acquisition}.txt")
     model_settings = ModelSettings(model_kinds=["random_forest"], n_estimators=args.n_estimators,
                                    cv_folds=args.cv_folds)
     buffer = io.StringIO()

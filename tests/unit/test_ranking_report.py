@@ -202,3 +202,25 @@ def test_report_decisions_are_coherent_and_identical_everywhere(tyk2_report):
     assert (designed["stage"] == "designed").all()
     assert "model 80 % interval" in html
     assert "no out-of-fold predictions in this table" in html
+
+
+def test_model_evidence_is_out_of_fold_coverage_and_error_by_domain(tyk2_ranked):
+    from ranking.report_summary import model_evidence
+
+    assert not model_evidence(tyk2_ranked)["available"]  # no oof_ columns: nothing in-sample shown
+    # The test tables' kNN predictions are leave-one-out for the measured compounds.
+    table = tyk2_ranked.copy()
+    for column in ("pred_p_activity", "lower_80", "upper_80", "lower_90", "upper_90"):
+        table[f"oof_{column}"] = table[column].where(table["measured_p_activity"].notna())
+    evidence = model_evidence(table)
+    measured = table[table["measured_p_activity"].notna()]
+    y, pred = measured["measured_p_activity"], measured["oof_pred_p_activity"]
+    assert evidence["available"] and evidence["n"] == len(measured)
+    assert evidence["rmse"] == pytest.approx(float(((pred - y) ** 2).mean() ** 0.5))
+    inside80 = ((measured["lower_80"] <= y) & (y <= measured["upper_80"])).mean()
+    assert dict(evidence["coverage"])[80] == pytest.approx(inside80)
+    assert sum(n for _, n, _ in evidence["bins"]) == len(measured)
+    # Out-of-fold predictions of measured compounds now join their potency estimate.
+    ranked = rank_candidates(table, SETTINGS)
+    assert ranked.loc[ranked["activity_source"] == "measured", "activity_evidence"] \
+        .str.contains("out-of-fold predicted").all()

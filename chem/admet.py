@@ -51,8 +51,13 @@ def endpoint_risk(endpoint: AdmetEndpoint, bad_end: str, raw: np.ndarray, percen
     return np.clip(risk, 0.0, 1.0)
 
 
-def approved_drug_max_risk(settings: AdmetSettings | None = None) -> np.ndarray:
+def approved_drug_max_risk(settings: AdmetSettings | None = None,
+                           gate_endpoints: tuple[str, ...] | None = None) -> np.ndarray:
     """``admet_max_risk`` of each DrugBank-approved drug under these settings (a yardstick).
+
+    ``gate_endpoints`` limits the maximum to those endpoint keys, as the ranking's
+    ``admet_max_risk`` does (``None``: every risk endpoint), so the yardstick and the
+    table measure the same thing.
 
     Each approved drug's risks are computed from admet-ai's reference predictions
     exactly as for a candidate, so a gate on ``admet_max_risk`` can be read against
@@ -66,7 +71,8 @@ def approved_drug_max_risk(settings: AdmetSettings | None = None) -> np.ndarray:
     settings = settings or AdmetSettings()
     engine = load_admet_engine(settings.models_dir)
     risks = [endpoint_risk(e, settings.bad_end(e), ref, drugbank_percentile(ref, ref))
-             for e in settings.risk_endpoints() if (ref := engine.reference.get(e.task)) is not None]
+             for e in settings.risk_endpoints() if (ref := engine.reference.get(e.task)) is not None
+             and (gate_endpoints is None or e.key in gate_endpoints)]
     return np.max(np.vstack(risks), axis=0) if risks else np.array([])
 
 
@@ -155,7 +161,8 @@ def predict_admet(molecules: list[str] | pd.DataFrame, settings: AdmetSettings |
     return out[admet_output_columns(settings)]
 
 
-def admet_table(candidates: pd.DataFrame, settings: AdmetSettings | None = None) -> tuple[pd.DataFrame, str]:
+def admet_table(candidates: pd.DataFrame, settings: AdmetSettings | None = None,
+                gate_endpoints: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, str]:
     """ADMET risks for the screen stage, never raising for a missing admet-ai.
 
     Parameters
@@ -164,6 +171,9 @@ def admet_table(candidates: pd.DataFrame, settings: AdmetSettings | None = None)
         ``compound_id`` and ``smiles`` per candidate (one row per compound).
     settings
         ADMET settings; ``enabled=False`` skips prediction.
+    gate_endpoints
+        Endpoint keys the ranking's ``admet_max_risk`` summarizes (``None``: all); the
+        approved-drug yardstick in the note uses the same ones.
 
     Returns
     -------
@@ -186,11 +196,12 @@ def admet_table(candidates: pd.DataFrame, settings: AdmetSettings | None = None)
     note = (f"ADMET predicted with {version} (Chemprop ensembles trained on TDC data) for {n_ok} of "
             f"{len(table)} compounds; risks 0-1 ({risks}): probability of the adverse class for "
             "classifiers, share of DrugBank-approved drugs that do better for regressions.")
-    approved = approved_drug_max_risk(settings) if n_ok else np.array([])  # the engine is loaded
+    approved = approved_drug_max_risk(settings, gate_endpoints) if n_ok else np.array([])
     if len(approved):
         low, mid, high = np.percentile(approved, [10, 50, 90])
-        note += (f" For scale, DrugBank-approved drugs score admet_max_risk {mid:.2f} at the median "
-                 f"({low:.2f}-{high:.2f}, 10th-90th percentile).")
+        over = ", ".join(gate_endpoints) if gate_endpoints is not None else "all risk endpoints"
+        note += (f" For scale, DrugBank-approved drugs score admet_max_risk (max over {over}, as "
+                 f"in the table) {mid:.2f} at the median ({low:.2f}-{high:.2f}, 10th-90th percentile).")
     return table, note
 
 

@@ -209,7 +209,7 @@ def stage_admet(ctx: RunContext) -> dict:
         (ctx.path / "admet_note.txt").write_text(note)
         return {"n_admet": 0, "note": note}
     pool = pool.drop_duplicates("compound_id")[["compound_id", "smiles"]]
-    table, note = admet_table(pool, cfg.admet)
+    table, note = admet_table(pool, cfg.admet, cfg.rank.admet_gate_endpoints)
     if len(table):
         write_table(table, ctx, "admet")
     (ctx.path / "admet_note.txt").write_text(note)
@@ -279,7 +279,8 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
         "run_id": ctx.run_id, "project": cfg.project, "compound_id": r["compound_id"], "rank": int(r["rank"]),
         "score": as_float(r.get("score")), "p_clear_gates": as_float(r.get("p_clear_gates")),
         "decision": str(r.get("decision", "")), "stage": str(r.get("stage", "")),
-        "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed")}, default=str)}
+        "details_json": json.dumps({k: r.get(k) for k in ("criteria_met", "criteria_missed", "activity_evidence")},
+                                   default=str)}
         for r in ranked.to_dict("records")])
     decisions = ranked["decision"].value_counts().to_dict() if "decision" in ranked else {}
     return {"report_html": str(paths.html), "n_ranked": int(len(ranked)), "decisions": decisions,

@@ -1,8 +1,8 @@
 """The ``sync_assays`` job as plain functions: after an upload, bring the twin up to date.
 
 Order: retrain the project's activity model on all active measurements, re-predict every
-registered compound (each prediction goes into the ledger), score the ledger, re-rank with
-the properties and simulations the twin already holds, propose the next batch, write a new
+registered compound (each prediction goes into the ledger), score the ledger, predict ADMET
+as a full run does, re-rank with the properties and simulations the twin already holds, propose the next batch, write a new
 report folder ``results/<sync-run-id>/`` and say what changed in the ranking since the
 previous run. The screen stages of :mod:`pipeline.stages` do the training, ranking and
 report; this module only prepares their input tables from the store.
@@ -299,6 +299,9 @@ def sync_project(store_url: str, project: str, upload_id: str | None = None, res
             progress.stage("score_ledger", ledger)
             ranked = changes = None
             if not model.get("skipped"):
+                # The same evidence as a full run, ADMET included: a decision changes only
+                # when evidence changed, never because the update skipped a stage.
+                inputs["admet"] = stages.stage_admet(ctx)
                 ranked = stages.stage_rank_and_report(ctx, stored_simulations(ctx), model)
                 progress.stage("rank_report", ranked)
                 changes = stage_compare_rankings(ctx, plan["previous_run_id"])

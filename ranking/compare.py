@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -22,7 +24,33 @@ def _indexed(table: pd.DataFrame, name: str) -> pd.DataFrame:
     out["compound_id"] = out["compound_id"].astype(str)
     if "decision" not in out.columns:
         out["decision"] = None
-    return out.drop_duplicates("compound_id").set_index("compound_id")[["rank", "decision"]]
+    out["evidence"] = _evidence(out)
+    return out.drop_duplicates("compound_id").set_index("compound_id")[["rank", "decision",
+                                                                        "evidence"]]
+
+
+def _evidence(table: pd.DataFrame) -> pd.Series:
+    """Each compound's potency evidence line: a column of a ranked table, or the store's JSON."""
+    if "activity_evidence" in table.columns:
+        return table["activity_evidence"].where(table["activity_evidence"].notna(), None)
+    if "details_json" not in table.columns:
+        return pd.Series(None, index=table.index, dtype=object)
+
+    def _read(text: object) -> object:
+        try:
+            return json.loads(text).get("activity_evidence") if isinstance(text, str) else None
+        except (ValueError, AttributeError):
+            return None
+
+    return table["details_json"].map(_read)
+
+
+def _evidence_note(before: object, after: object) -> str:
+    if not isinstance(before, str) or not isinstance(after, str):
+        return ""
+    if before == after:
+        return "; its own evidence is unchanged (the series changed: model, calibration or priors)"
+    return f"; evidence was {before}, now {after}"
 
 
 def _rank(value: float) -> object:
@@ -76,7 +104,8 @@ def compare_rankings(previous: pd.DataFrame | None, current: pd.DataFrame, top_n
         in_cur_top = c_rank is not None and c_rank <= top_n
         if isinstance(p_dec, str) and isinstance(c_dec, str) and p_dec != c_dec:
             rows.append({**base, "change": "decision",
-                         "detail": f"{p_dec} → {c_dec} (rank {p_rank} → {c_rank})"})
+                         "detail": f"{p_dec} → {c_dec} (rank {p_rank} → {c_rank})"
+                                   f"{_evidence_note(r['evidence_prev'], r['evidence_cur'])}"})
         if in_cur_top and not in_prev_top:
             where = "new compound" if p_rank is None else f"was rank {p_rank}"
             rows.append({**base, "change": "new_in_top", "detail": f"new in top {top_n} at rank "

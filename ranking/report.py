@@ -23,8 +23,8 @@ from ranking.depict import SeriesCore, write_sdf
 from ranking.derive import admet_columns
 from ranking.poses import read_rmsd_traces
 from ranking.report_rows import decision_rows, next_batch_rows, pose_cards
-from ranking.report_summary import (change_summary, funnel_line, gate_rows, model_line,
-                                    summarize_ranking)
+from ranking.report_summary import (GLOSSARY, change_summary, funnel_line, gate_rows,
+                                    model_evidence, model_line, summarize_ranking)
 from ranking.settings import RankSettings
 from moltwin.csv_export import write_safe_csv
 
@@ -195,7 +195,9 @@ def write_report(ranked: pd.DataFrame, out_dir: Path, context: ReportContext) ->
         changes=change_summary(context.previous_ranked, ranked, context.changes_top_n),
         gates=gate_rows(settings) if context.settings else [],
         rows=decision_rows(ranked, core, context.top_n, has_admet,
-                           {c["compound_id"] for c in cards if c["json"]}),
+                           {c["compound_id"] for c in cards if c["json"]},
+                           [s.name for s in settings.stages]),
+        evidence=model_evidence(ranked), glossary=GLOSSARY,
         next_rows=next_batch_rows(context.next_batch, core), poses=cards,
         viewer_js=Markup(VIEWER_JS.read_text(encoding="utf-8"))
         if any(c["json"] for c in cards) else None,

@@ -49,14 +49,27 @@ def _alerts_cell(alerts: object) -> str:
 
 
 def _activity_cell(row: dict) -> str:
+    """The potency estimate the gates use: mean ± SD (censored measurements marked)."""
     value = _get(row, "activity_p")
     if fmt(value) == "–":
         return "–"
-    qualifier = row.get("activity_qualifier")
-    prefix = f"{qualifier} " if qualifier in ("<", ">") else ""
     sd = _get(row, "activity_sd")
     spread = f" ± {fmt(sd)}" if fmt(sd) != "–" else ""
-    return f"{prefix}{fmt(value)}{spread}"
+    return f"{fmt(value)}{spread}"
+
+
+def _interval_cell(row: dict) -> str:
+    """The model's 80 % interval on a predicted value ("" for a compound without one)."""
+    lo, hi = _get(row, "lower_80"), _get(row, "upper_80")
+    if row.get("activity_source") == "measured" or fmt(lo) == "–" or fmt(hi) == "–":
+        return ""
+    return f"model 80 % interval {fmt(lo)}–{fmt(hi)}"
+
+
+def stage_probabilities(row: dict, stage_names: Sequence[str]) -> str:
+    """"hit 0.95 · lead 0.91 · ..." from the row's ``p_<stage>`` columns."""
+    return " · ".join(f"{name} {fmt(_get(row, f'p_{name}'))}" for name in stage_names
+                      if f"p_{name}" in row)
 
 
 def _physics_cell(row: dict) -> tuple[str, str]:
@@ -77,8 +90,12 @@ def anchor(compound_id: object) -> str:
 
 
 def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has_admet: bool,
-                  posed: set[str]) -> list[dict]:
-    """Rows of the decision table for the best ``top_n`` compounds."""
+                  posed: set[str], stage_names: Sequence[str] = ()) -> list[dict]:
+    """Rows of the decision table for the best ``top_n`` compounds.
+
+    Every number is formatted from the ranked table itself with two decimals, so the
+    table, the "why" text, the CSV and the Parquet file show the same values.
+    """
     rows = []
     for row in ranked.head(top_n).to_dict("records"):
         mmgbsa, physics_more = _physics_cell(row)
@@ -92,6 +109,8 @@ def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has
             "activity_source": (row.get("activity_source") or "") + (
                 f" · curve: {row['curve_classes']}" if isinstance(row.get("curve_classes"), str)
                 and row["curve_classes"] else ""),
+            "interval": _interval_cell(row), "evidence": row.get("activity_evidence") or "",
+            "p_stages": stage_probabilities(row, stage_names),
             "props": f"MW {fmt(_get(row, 'mw_da'), 0)} · cLogP {fmt(_get(row, 'clogp'), 1)} · "
                      f"TPSA {fmt(_get(row, 'tpsa_a2'), 0)}",
             "props2": f"QED {fmt(_get(row, 'qed'))} · SA {fmt(_get(row, 'sa_score'), 1)}",
@@ -113,6 +132,7 @@ def next_batch_rows(batch: pd.DataFrame | None, core: SeriesCore | None) -> list
              "svg": Markup(depict_svg(r.get("smiles"), core, "", *ROW_SVG)),
              "acquisition": fmt(r["acquisition"]),
              "activity": f"{fmt(r['activity_p'])} ± {fmt(r['activity_sd'])}",
+             "p_clear": fmt(r.get("p_clear_gates")),
              "reason": r["reason"]} for r in batch.to_dict("records")]
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from ranking.compare import compare_rankings
-from ranking.gates import NO_STAGE
+from ranking.derive import normalize_qualifier
+from ranking.settings import DESIGNED, MEASURED
 from ranking.settings import RankSettings
 
 _SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
@@ -26,7 +29,7 @@ def _counts(ranked: pd.DataFrame, column: str) -> dict[str, int]:
 
 def summarize_ranking(ranked: pd.DataFrame, has_admet: bool, settings: RankSettings) -> dict:
     """Counts by decision, stage, activity source and simulation status; who advances now."""
-    order = [NO_STAGE] + [s.name for s in settings.stages]
+    order = [DESIGNED, MEASURED] + [s.name for s in settings.stages]
     stages = _counts(ranked, "stage")
     stages = {k: stages[k] for k in sorted(stages, key=lambda k: (order + [k]).index(k))}
     advance = ranked[ranked["decision"] == "advance"] if "decision" in ranked.columns \
@@ -89,3 +92,67 @@ def change_summary(previous: pd.DataFrame | None, ranked: pd.DataFrame, top_n: i
             for r in changes.head(max_rows).to_dict("records")]
     return {"first_run": False, "counts": counts, "rows": rows,
             "n_more": max(len(changes) - max_rows, 0), "top_n": top_n}
+
+
+#: Short glossary shown in the report (term, meaning with units).
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("pActivity", "−log₁₀ of the potency in mol/L: pKi = 9 − log₁₀(Ki / nM), likewise pIC50, pKd; "
+                  "1 unit = 10× potency. Shown as estimate ± SD (1σ) in pActivity units."),
+    ("potency estimate", "measurement (SD of the replicate mean, shrunk towards the assay's typical "
+                         "replicate SD), model prediction (SD from its calibrated interval) and "
+                         "calibrated physics combined by inverse variance; a censored value ('>', '<') "
+                         "truncates the rest. 'prior': no evidence yet, the series' spread."),
+    ("p(clear)", "probability, from each compound's predictive distribution, of clearing every gate "
+                 "up to the stage named (cumulative); a value not computed yet (no MD, no ADMET) "
+                 "enters as an explicit prior, never as met. Rank and decision use p(clear target)."),
+    ("stage", "what is known: 'designed' (never made or tested), 'measured' (tested, no stage "
+              "confirmed), then the highest stage whose gates are cleared with p ≥ 0.5 on known "
+              "evidence (measured potency)."),
+    ("decision", "advance: p(clear target) ≥ the advance threshold (make and test if not measured "
+                 "yet); deprioritize: below the lower threshold; hold: between."),
+    ("score", "weighted geometric mean (0–1) of desirabilities: potency, QED, SA score, cLogP, MW, "
+              "TPSA, alerts, pose stability; each property counted once, a hard limit at 0 vetoes."),
+    ("Pareto rank", "1 = no other compound is at least as good in potency, developability and "
+                    "physics evidence and better in one; 2 = dominated only by rank 1; ..."),
+    ("MM/GBSA", "end-point binding energy, kcal/mol (more negative = tighter); only its per-series "
+                "calibration to pActivity enters the decisions."),
+)
+
+
+def model_evidence(ranked: pd.DataFrame) -> dict:
+    """Out-of-fold predicted-vs-measured figures of the activity model, when the table has them.
+
+    Uses ``oof_pred_p_activity`` with ``oof_lower_80``/``oof_upper_80`` and
+    ``oof_lower_90``/``oof_upper_90`` on exactly measured compounds; error by domain bin
+    from ``in_domain``. Returns ``{"available": False, "message": ...}`` otherwise, so the
+    report never shows an in-sample number as evidence.
+    """
+    if "oof_pred_p_activity" not in ranked.columns or "measured_p_activity" not in ranked.columns:
+        return {"available": False,
+                "message": "no out-of-fold predictions in this table: the model's quality is its "
+                           "cross-validation above; in-sample fits are not shown as evidence"}
+    qualifier = ranked.get("measured_qualifier", pd.Series("=", index=ranked.index))
+    exact = ranked["measured_p_activity"].notna() & ranked["oof_pred_p_activity"].notna() \
+        & (qualifier.map(normalize_qualifier) == "=")
+    data = ranked[exact]
+    if len(data) < 3:
+        return {"available": False, "message": f"only {len(data)} measured compounds with an "
+                                               "out-of-fold prediction"}
+    y = data["measured_p_activity"].to_numpy(float)
+    pred = data["oof_pred_p_activity"].to_numpy(float)
+    out = {"available": True, "n": int(len(data)),
+           "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
+           "spearman": float(spearmanr(pred, y)[0]) if np.ptp(y) > 0 else math.nan, "coverage": [],
+           "bins": []}
+    for level in (80, 90):
+        lo, hi = f"oof_lower_{level}", f"oof_upper_{level}"
+        if lo in data.columns and hi in data.columns:
+            inside = (data[lo].to_numpy(float) <= y) & (y <= data[hi].to_numpy(float))
+            out["coverage"].append((level, float(inside.mean())))
+    if "in_domain" in data.columns:
+        for flag, label in ((True, "in domain"), (False, "out of domain")):
+            mask = (data["in_domain"] == flag).to_numpy()
+            if mask.any():
+                out["bins"].append((label, int(mask.sum()),
+                                    float(np.sqrt(np.mean((pred[mask] - y[mask]) ** 2)))))
+    return out

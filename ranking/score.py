@@ -1,9 +1,16 @@
 """Score, gate, Pareto-rank and decide on every candidate: ``rank_candidates``.
 
-The ranking key is the probability of clearing the target stage's gates (how likely
-the compound *is* what the project needs, given the uncertainties), then the
-desirability score (how good it looks overall). Pareto rank is reported next to it so
-a trade-off compound (very potent but hard to make) is not lost behind a single sum.
+One decision model, one set of numbers. Each compound gets one potency estimate
+(:mod:`ranking.potency`: measurement, prediction and calibrated physics combined by
+inverse variance), the probability of clearing every stage's gates from that predictive
+distribution and its computed properties (:mod:`ranking.gates`), and a desirability score
+in which every property enters once (:mod:`ranking.desirability`). The decision is a
+function of p(clear the target stage) alone -- advance at ``advance_at_p`` or above,
+deprioritize below ``deprioritize_below_p``, hold between -- and the rank sorts by the same
+probability (then the score), so every advance ranks above every hold and every hold
+above every deprioritize, and a compound at least as likely to clear every gate as an
+advanced one is advanced too. Pareto rank is reported beside it so a trade-off compound is
+not lost behind a single number.
 """
 
 from __future__ import annotations
@@ -16,19 +23,25 @@ import pandas as pd
 from ranking.calibrate import apply_physics_calibration
 from ranking.derive import add_derived_columns
 from ranking.desirability import desirability, score_groups, weighted_geometric_mean
-from ranking.gates import NO_STAGE, evaluate_criterion, evaluate_gates
+from ranking.gates import evaluate_criterion, evaluate_gates, series_pass_rates
+from ranking.potency import add_potency_estimate
 from ranking.settings import RankSettings
 
 __all__ = ["desirability", "weighted_geometric_mean", "evaluate_criterion", "pareto_rank",
-           "p_clear_gates", "decide", "rank_candidates", "LEADING_COLUMNS"]
+           "p_clear_gates", "decide", "rank_candidates", "prepare_evidence", "LEADING_COLUMNS"]
 
-GATE_COLUMNS = ["stage", "next_stage", "p_clear_gates", "p_next_stage", "p_next_if_unknown_pass",
-                "data_needed", "no_estimate_for", "criteria_met", "criteria_missed"]
 PARETO_OBJECTIVES = ("activity_p", "developability", "physics_evidence")
 LEADING_COLUMNS = ["rank", "compound_id", "decision", "stage", "next_stage", "p_clear_gates",
                    "p_next_stage", "score", "activity_p", "activity_sd", "activity_source",
-                   "pareto_rank", "decision_reason", "data_needed", "criteria_met",
-                   "criteria_missed"]
+                   "activity_evidence", "pareto_rank", "decision_reason", "data_needed",
+                   "criteria_met", "criteria_missed"]
+
+
+def gate_columns(settings: RankSettings) -> list[str]:
+    """Columns :func:`ranking.gates.evaluate_gates` adds, in table order."""
+    return (["stage", "next_stage", "p_clear_gates", "p_next_stage", "p_target_other", "limiting"]
+            + [f"p_{s.name}" for s in settings.stages]
+            + ["data_needed", "criteria_met", "criteria_missed"])
 
 
 def pareto_rank(objectives: np.ndarray) -> np.ndarray:
@@ -47,18 +60,42 @@ def pareto_rank(objectives: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(objectives, dtype=float)
     x = np.where(np.isnan(x), -np.inf, x)
-    ranks = np.zeros(len(x), dtype=int)
-    remaining = np.arange(len(x))
+    n = len(x)
+    ranks = np.zeros(n, dtype=int)
+    if n == 0:
+        return ranks
+    # Domination matrix once (j dominates i), then peel the fronts by counting dominators:
+    # O(n² k), not O(n² k) per front.
+    at_least = np.ones((n, n), dtype=bool)
+    better = np.zeros((n, n), dtype=bool)
+    for k in range(x.shape[1]):
+        col = x[:, k]
+        at_least &= col[:, None] >= col[None, :]
+        better |= col[:, None] > col[None, :]
+    dominates = at_least & better
+    count = dominates.sum(axis=0)
+    done = np.zeros(n, dtype=bool)
     front = 1
-    while remaining.size:
-        sub = x[remaining]
-        at_least = (sub[:, None, :] >= sub[None, :, :]).all(axis=2)  # [j, i]: j >= i everywhere
-        better = (sub[:, None, :] > sub[None, :, :]).any(axis=2)
-        dominated = (at_least & better).any(axis=0)
-        ranks[remaining[~dominated]] = front
-        remaining = remaining[dominated]
+    while not done.all():
+        current = (count == 0) & ~done
+        ranks[current] = front
+        done |= current
+        count = count - dominates[current].sum(axis=0)
         front += 1
     return ranks
+
+
+def prepare_evidence(table: pd.DataFrame, settings: RankSettings | None = None) -> pd.DataFrame:
+    """Derived columns, calibrated physics and the potency estimate (no gates, no score)."""
+    settings = settings or RankSettings()
+    # Series-level sums (calibration, pooled SDs, priors) run in compound-id order, so a
+    # compound's numbers do not depend on the row order of the table, to the last bit.
+    order = np.argsort(table["compound_id"].astype(str).to_numpy(), kind="mergesort")
+    out = add_derived_columns(table.iloc[order], settings.default_measured_sd,
+                              settings.admet_gate_endpoints).reset_index(drop=True)
+    out, _ = apply_physics_calibration(out, settings.calibration)
+    out = add_potency_estimate(out, settings)
+    return out.iloc[np.argsort(order, kind="mergesort")].reset_index(drop=True)
 
 
 def p_clear_gates(table: pd.DataFrame, settings: RankSettings | None = None) -> np.ndarray:
@@ -67,70 +104,62 @@ def p_clear_gates(table: pd.DataFrame, settings: RankSettings | None = None) -> 
     Parameters
     ----------
     table
-        Candidate table (merged); derived columns are added when missing.
+        Candidate table (merged); the evidence columns are added.
     settings
-        Gates, target stage, number of samples and seed.
+        Gates, target stage and potency settings.
 
     Returns
     -------
     numpy.ndarray
-        One probability in [0, 1] per row, deterministic for a given seed.
+        One probability in [0, 1] per row (exact, no sampling).
     """
     settings = settings or RankSettings()
-    derived = add_derived_columns(table, settings.default_measured_sd, settings.admet_gate_endpoints)
-    return np.array([evaluate_gates(row, settings)["p_clear_gates"]
-                     for row in derived.to_dict("records")], dtype=float)
+    evidence = prepare_evidence(table, settings)
+    rates = series_pass_rates(evidence, settings)
+    return np.array([evaluate_gates(row, settings, rates)["p_clear_gates"]
+                     for row in evidence.to_dict("records")], dtype=float)
 
 
-def decide(gates: Mapping, veto: str, settings: RankSettings) -> tuple[str, str]:
-    """Turn one compound's gate results into a decision and a one-line reason.
+def decide(gates: Mapping, settings: RankSettings) -> tuple[str, str]:
+    """Decision and one-line reason from p(clear the target stage) alone.
 
-    ``advance``: the last stage is reached, or the next stage's gates are cleared with
-    probability at least ``advance_at_p`` -- counting missing data as arriving as
-    predicted, because generating that data (assay, MD, ADMET) *is* the way forward.
-    ``deprioritize``: a hard property veto, or not a likely hit even then.
-    ``hold``: a known value makes the next stage unlikely, there is no estimate at
-    all of a key value (potency) to judge by, or the compound looks promising but its
-    case rests on a prediction that needs a measurement ("make and test").
+    ``advance`` at ``advance_at_p`` or above: make and test a compound not measured yet,
+    or take a measured one on to the next stage's work. ``deprioritize`` below
+    ``deprioritize_below_p``. ``hold`` between: the reason names the evidence that would
+    settle it. A function of one probability, so decisions are monotone and agree with
+    the rank order by construction.
 
     Parameters
     ----------
     gates
-        Output of :func:`ranking.gates.evaluate_gates`.
-    veto
-        Labels of hard properties with desirability 0 (``""`` when none).
+        Output of :func:`ranking.gates.evaluate_gates` plus ``activity_source``.
     settings
-        Thresholds ``advance_at_p`` and ``deprioritize_below_p`` and the stages.
+        Thresholds and stages.
 
     Returns
     -------
     tuple of str
         ``(decision, reason)``.
     """
-    last = settings.stages[-1]
-    if veto:
-        return "deprioritize", f"hard property limit failed: {veto}"
-    if gates["stage"] == last.name:
-        return "advance", f"meets every gate up to '{last.display}'"
-    title = settings.stages[settings.stage_index(gates["next_stage"])].display
-    p_now, p_open = gates["p_next_stage"], gates["p_next_if_unknown_pass"]
-    needs = f"; to confirm: {gates['data_needed']}" if gates["data_needed"] else ""
-    if p_now >= settings.advance_at_p:
-        return "advance", f"p(clear {title}) = {p_now:.2f}"
-    if p_open >= settings.advance_at_p:
-        if "measured" in gates["data_needed"]:
-            # A prediction alone never advances a compound: it earns a place in the make-and-test queue.
-            return "hold", f"make and test: p(clear {title}) = {p_open:.2f} if missing data agree{needs}"
-        return "advance", f"p(clear {title}) = {p_open:.2f} if missing data agree{needs}"
-    if gates["no_estimate_for"]:
-        return "hold", f"no estimate of {gates['no_estimate_for']}: p(clear {title}) unknown"
-    if gates["stage"] == NO_STAGE and p_open < settings.deprioritize_below_p:
-        return "deprioritize", f"p(clear {title}) = {p_open:.2f} even if missing data agree"
-    return "hold", f"p(clear {title}) = {p_open:.2f} < {settings.advance_at_p:.2f}{needs}"
+    target = settings.stages[settings.stage_index(settings.target_stage)].display
+    p = float(gates["p_clear_gates"])
+    head = f"p(clear {target}) = {p:.2f}"
+    needs = f"; to settle: {gates['data_needed']}" if gates.get("data_needed") else ""
+    measured = gates.get("activity_source") == "measured"
+    if p >= settings.advance_at_p:
+        if not measured:
+            return "advance", f"make and test: {head} ≥ {settings.advance_at_p:.2f}"
+        step = f" towards {gates['next_stage']}" if gates.get("next_stage") else ""
+        return "advance", f"progress{step}: {head} ≥ {settings.advance_at_p:.2f}{needs}"
+    weakest = f"; weakest: {gates['limiting']}" if gates.get("limiting") else ""
+    if p < settings.deprioritize_below_p:
+        return "deprioritize", f"{head} < {settings.deprioritize_below_p:.2f}{weakest}"
+    return "hold", f"{head}, between {settings.deprioritize_below_p:.2f} and " \
+                   f"{settings.advance_at_p:.2f}{weakest}{needs}"
 
 
 def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -> pd.DataFrame:
-    """Score, gate and rank the merged candidate table.
+    """Estimate potency, score, gate, decide and rank the merged candidate table.
 
     Parameters
     ----------
@@ -138,36 +167,37 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
         One row per compound (see :func:`ranking.merge.merge_candidate_table`); any
         stage column may be missing or NaN.
     settings
-        Desirability profile, gates and Monte-Carlo settings.
+        Desirability profile, gates, potency and decision settings.
 
     Returns
     -------
     pandas.DataFrame
         Sorted by ``rank`` (1 = best: ``p_clear_gates`` then ``score``, ties by id),
         with the input columns plus ``n_alerts``, ``admet_max_risk``,
-        ``calibrated_physics_p``/``_sd`` (see :mod:`ranking.calibrate`), ``d_<property>``,
-        ``score``, ``potency_desirability``, ``developability``, ``physics_evidence``,
-        ``score_veto``, ``pareto_rank``, ``stage``, ``next_stage``, ``target_stage``,
-        ``p_clear_gates``, ``p_next_stage``, ``p_next_if_unknown_pass``, ``data_needed``,
-        ``no_estimate_for``, ``criteria_met``, ``criteria_missed``,
-        ``decision``, ``decision_reason`` and ``rank``; the key columns come first.
+        ``calibrated_physics_p``/``_sd``, the potency estimate (``activity_*``, see
+        :mod:`ranking.potency`), ``d_<property>``, ``score``, ``potency_desirability``,
+        ``developability``, ``physics_evidence``, ``score_veto``, ``pareto_rank``, the gate
+        columns (``stage``, ``next_stage``, ``p_clear_gates``, ``p_next_stage``,
+        ``p_target_other``, ``p_<stage>`` per stage, ``data_needed``, ``criteria_met``,
+        ``criteria_missed``), ``target_stage``, ``decision``, ``decision_reason`` and
+        ``rank``; the key columns come first.
     """
     settings = settings or RankSettings()
-    out = add_derived_columns(table, settings.default_measured_sd, settings.admet_gate_endpoints).reset_index(drop=True)
-    out, _ = apply_physics_calibration(out, settings.calibration)
+    out = prepare_evidence(table, settings)
     scores = score_groups(out, settings.desirability, settings.soft_floor)
     out = pd.concat([out.drop(columns=[c for c in scores.columns if c in out.columns]), scores],
                     axis=1)
     objectives = np.column_stack([pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float)
                                   for c in PARETO_OBJECTIVES])
     out["pareto_rank"] = pareto_rank(objectives) if len(out) else np.zeros(0, dtype=int)
-    gates = pd.DataFrame([evaluate_gates(row, settings) for row in out.to_dict("records")],
-                         index=out.index, columns=GATE_COLUMNS)
-    out = pd.concat([out.drop(columns=[c for c in gates.columns if c in out.columns]), gates],
-                    axis=1)
+    rates = series_pass_rates(out, settings)
+    columns = gate_columns(settings)
+    gates = pd.DataFrame([evaluate_gates(row, settings, rates) for row in out.to_dict("records")],
+                         index=out.index, columns=columns)
+    out = pd.concat([out.drop(columns=[c for c in columns if c in out.columns]), gates], axis=1)
     out["target_stage"] = settings.target_stage
-    decisions = [decide(g, v, settings) for g, v in
-                 zip(gates.to_dict("records"), out["score_veto"])]
+    decisions = [decide({**g, "activity_source": s}, settings) for g, s in
+                 zip(gates.to_dict("records"), out["activity_source"])]
     out["decision"] = [d for d, _ in decisions]
     out["decision_reason"] = [r for _, r in decisions]
     out["_id"] = out["compound_id"].astype(str)

@@ -19,6 +19,8 @@ from moltwin.errors import ConfigError
 from moltwin.settings_base import StrictModel
 
 ComparisonOp = Literal[">=", "<=", ">", "<"]
+#: Stage of a compound no gate stage applies to: never measured, or measured below every gate.
+DESIGNED, MEASURED = "designed", "measured"
 
 
 class DesirabilitySpec(StrictModel):
@@ -78,6 +80,11 @@ class GateCriterion(StrictModel):
         True, description="In the 'if missing data agree' estimate, may a missing value pass? "
                           "False for evidence nothing can stand in for, such as potency.")
     decimals: int | None = Field(None, ge=0, description="Digits in messages (None: auto).")
+    missing_prior_p: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="Prior probability that a value not computed yet (no MD, no ADMET, no "
+                    "replicate) will pass: an explicit prior, never 0 and never 'met'. Updated "
+                    "with the series' own pass rate where other compounds have the value.")
 
     @model_validator(mode="after")
     def _check_source(self) -> "GateCriterion":
@@ -114,12 +121,46 @@ class CalibrationSettings(StrictModel):
                         "more potent; 0: any sign).")
 
 
+class PotencySettings(StrictModel):
+    """How measurement, prediction and calibrated physics combine into one potency estimate.
+
+    Every source is a Normal in pActivity units; the estimate is their inverse-variance
+    weighted mean (a censored measurement truncates the combination of the other sources
+    at its bound). A compound with no source gets the series prior: the mean and SD of the
+    exactly measured compounds, or ``prior_mean`` ± ``prior_sd`` with fewer than
+    ``prior_min_measured`` of them.
+    """
+
+    replicate_prior_df: float = Field(
+        3.0, gt=0.0, description="Weight, in degrees of freedom, of the assay's typical replicate SD "
+                                 "when shrinking a compound's own replicate SD towards it.")
+    min_pooled_replicates: int = Field(
+        5, ge=1, description="Degrees of freedom (sum of n-1) needed before the series' pooled "
+                             "replicate SD replaces default_measured_sd as the assay's typical SD.")
+    min_pred_sd: float = Field(0.1, gt=0.0, description="Floor on a prediction's SD (never 0); the "
+                                                         "assay's typical replicate SD floors it too.")
+    prior_mean: float = Field(6.0, description="Potency prior mean when the series has too few "
+                                               "exact measurements.")
+    prior_sd: float = Field(1.5, gt=0.0, description="Potency prior SD in that case.")
+    prior_min_measured: int = Field(3, ge=2)
+    use_physics: bool = Field(True, description="Combine calibrated physics into the estimate.")
+
+
 class NextBatchSettings(StrictModel):
     """Acquisition of the next compounds to make or test."""
 
     size: int = Field(12, ge=1)
-    acquisition: Literal["ucb", "ei"] = "ucb"
+    acquisition: Literal["p_clear", "thompson", "ucb", "ei"] = Field(
+        "p_clear", description="p_clear: p(clear the target stage) -- the number the decision and the "
+                               "rank use -- with the bounded sd; thompson: batch Thompson sampling of "
+                               "potency, each draw kept only where the target stage's other gates "
+                               "pass in the same draw; ucb: p(other gates) x (mean + kappa sd); ei: "
+                               "p(other gates) x expected improvement over the best measured estimate.")
     ucb_kappa: float = Field(1.0, ge=0.0, description="UCB = activity_p + kappa * activity_sd.")
+    max_sd_factor: float = Field(
+        1.5, gt=0.0, description="Bound on the acquisition's uncertainty: compounds whose potency SD "
+                                 "exceeds this multiple of the measured series' SD are not proposed "
+                                 "(the model knows less about them than the series spread).")
     ei_xi: float = Field(0.0, ge=0.0, description="EI exploration margin, pActivity units.")
     max_alerts: int = Field(0, ge=0, description="Skip candidates with more structural alerts.")
     max_admet_risk: float = Field(0.5, ge=0.0, le=1.0)
@@ -156,16 +197,13 @@ DEFAULT_PROFILE: tuple[DesirabilitySpec, ...] = (
                      hard=True, group="developability"),
     DesirabilitySpec(column="frac_frames_within_2A", label="pose stability", kind="higher",
                      low=0.3, high=0.8, group="physics"),
-    DesirabilitySpec(column="mmgbsa_kcal_mol", label="MM/GBSA", kind="lower", low=-50.0,
-                     high=-20.0, group="physics"),
-    # Filled only when the series has enough MD + measured compounds (ranking.calibrate).
-    DesirabilitySpec(column="calibrated_physics_p", label="calibrated physics", kind="higher",
-                     low=5.0, high=8.0, group="physics", replaces="mmgbsa_kcal_mol"),
+    # MM/GBSA is not a property of its own: calibrated per series it is one of the sources
+    # of the potency estimate (ranking.potency), so it enters the score once, through pActivity.
 )
 
 DEFAULT_STAGES: tuple[StageGate, ...] = (
     StageGate(name="hit", criteria=(
-        _activity(">=", 6.0, measured=False),
+        _activity(">=", 6.0, measured=True),
         GateCriterion(column="n_alerts", label="alerts", op="<=", threshold=1, decimals=0),
     )),
     StageGate(name="lead", criteria=(
@@ -179,15 +217,15 @@ DEFAULT_STAGES: tuple[StageGate, ...] = (
         _activity(">=", 8.0, measured=True),
         GateCriterion(column="mw_da", label="MW", op="<=", threshold=550.0, unit="Da"),
         GateCriterion(column="tpsa_a2", label="TPSA", op="<=", threshold=140.0, unit="Å²"),
+        # Physics binding energy enters the potency estimate (calibrated per series), so it
+        # has no gate of its own here; an absolute kcal/mol threshold would mean nothing.
         GateCriterion(column="frac_frames_within_2A", label="pose stability", op=">=",
                       threshold=0.6),
-        GateCriterion(column="mmgbsa_kcal_mol", label="MM/GBSA", op="<=", threshold=-35.0,
-                      unit="kcal/mol", sd_column="mmgbsa_sem_kcal_mol"),
     )),
     StageGate(name="clinical", title="recommend for clinical progression", criteria=(
         _activity(">=", 8.5, measured=True),
         GateCriterion(column="measured_n", label="replicates", op=">=", threshold=2,
-                      decimals=0),
+                      decimals=0, missing_prior_p=0.9),
         GateCriterion(column="admet_max_risk", label="max safety risk (hERG/AMES/ClinTox)", op="<=",
                       threshold=0.5),
     )),
@@ -202,9 +240,15 @@ class RankSettings(StrictModel):
                               description="Lowest desirability of a soft property.")
     stages: tuple[StageGate, ...] = DEFAULT_STAGES
     target_stage: str = Field("lead", description="Stage whose gates p_clear_gates refers to.")
-    advance_at_p: float = Field(0.5, ge=0.0, le=1.0)
-    deprioritize_below_p: float = Field(0.1, ge=0.0, le=1.0)
-    n_samples: int = Field(2000, ge=10, description="Monte-Carlo draws per compound.")
+    advance_at_p: float = Field(0.5, ge=0.0, le=1.0,
+                                description="Advance when p(clear target stage) is at least this.")
+    deprioritize_below_p: float = Field(0.1, ge=0.0, le=1.0,
+                                        description="Deprioritize below this p(clear target stage).")
+    reached_at_p: float = Field(0.5, gt=0.0, le=1.0,
+                                description="A stage counts as reached when its gates are cleared "
+                                            "with at least this probability on known evidence.")
+    n_samples: int = Field(2000, ge=10, description="Unused since gate probabilities are exact; "
+                                                   "kept so saved configs still load.")
     default_measured_sd: float = Field(0.3, gt=0.0,
                                        description="pActivity SD of a single measurement.")
     censored_prior_sd: float = Field(1.0, gt=0.0,
@@ -217,6 +261,7 @@ class RankSettings(StrictModel):
                     "0.93, approved drugs median 0.97) and regression percentiles rank rather than judge, so "
                     "they are shown but do not gate.")
     calibration: CalibrationSettings = CalibrationSettings()
+    potency: PotencySettings = PotencySettings()
     seed: int = 0
 
     @model_validator(mode="after")
@@ -226,6 +271,10 @@ class RankSettings(StrictModel):
             raise ValueError("at least one stage gate is needed")
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique: {names}")
+        if set(names) & {DESIGNED, MEASURED}:
+            raise ValueError(f"stage names '{DESIGNED}' and '{MEASURED}' are reserved")
+        if self.deprioritize_below_p > self.advance_at_p:
+            raise ValueError("deprioritize_below_p must not exceed advance_at_p")
         if self.target_stage not in names:
             raise ValueError(f"target_stage '{self.target_stage}' is not one of {names}")
         columns = [d.column for d in self.desirability]

@@ -195,3 +195,16 @@ def test_screen_table_without_usable_structures_does_not_load_anything():
     bad = pd.DataFrame({"compound_id": list(BAD), "smiles": list(BAD.values())})
     table, note = admet_table(bad, AdmetSettings(models_dir=Path("/nonexistent")))
     assert "for 0 of 2 compounds" in note and table["admet_herg"].isna().all()
+
+
+def test_yardstick_measures_what_the_table_gates_on(molecules):
+    from chem.admet import approved_drug_max_risk
+
+    gates = ("herg", "ames", "clintox")
+    everything, gated = approved_drug_max_risk(), approved_drug_max_risk(None, gates)
+    assert len(gated) == len(everything) and (gated <= everything + 1e-12).all()
+    assert np.median(gated) < np.median(everything)  # a max over 3 endpoints, not over all
+    _, note = admet_table(molecules.tail(5), gate_endpoints=gates)
+    assert "admet_max_risk (max over herg, ames, clintox, as in the table)" in note
+    low, mid, high = np.percentile(gated, [10, 50, 90])
+    assert f"{mid:.2f} at the median ({low:.2f}-{high:.2f}" in note

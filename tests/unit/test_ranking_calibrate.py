@@ -84,21 +84,20 @@ def test_every_simulated_compound_gets_a_value_fitted_ones_leave_one_out():
     assert not np.allclose(out.loc[has, CALIBRATED].to_numpy()[fitted], full_mean[fitted])
 
 
-def test_calibrated_value_replaces_raw_mmgbsa_in_the_score():
+def test_calibrated_physics_enters_the_potency_estimate_not_the_score():
     merged = _series(10)
-    ranked = rank_candidates(merged, RankSettings(n_samples=200))
+    ranked = rank_candidates(merged, RankSettings())
     sim = ranked["mmgbsa_kcal_mol"].notna()
-    assert ranked.loc[sim, "d_calibrated_physics_p"].notna().all()
-    assert ranked.loc[sim, "d_mmgbsa_kcal_mol"].isna().all()  # not counted twice
-    off = rank_candidates(merged, RankSettings(n_samples=200,
-                                               calibration=CalibrationSettings(enabled=False)))
-    assert off.loc[off["mmgbsa_kcal_mol"].notna(), "d_mmgbsa_kcal_mol"].notna().all()
+    assert ranked.loc[sim, CALIBRATED].notna().all()
+    assert ranked.loc[sim, "activity_evidence"].str.contains("calibrated physics").all()
+    assert not {"d_mmgbsa_kcal_mol", "d_calibrated_physics_p"} & set(ranked.columns)
+    off = rank_candidates(merged, RankSettings(calibration=CalibrationSettings(enabled=False)))
     assert off[CALIBRATED].isna().all()
+    assert not off["activity_evidence"].str.contains("physics").any()
     by_id = ranked.set_index("compound_id")
     off_id = off.set_index("compound_id")
-    changed = by_id.loc[sim.to_numpy(), "physics_evidence"] \
-        != off_id.loc[by_id.index[sim.to_numpy()], "physics_evidence"]
-    assert changed.any()
+    ids = by_id.index[sim.to_numpy()]
+    assert (by_id.loc[ids, "activity_sd"] < off_id.loc[ids, "activity_sd"]).all()
 
 
 def test_replaces_must_name_another_profile_property():

@@ -73,3 +73,19 @@ def test_a_new_measurement_shows_up_as_a_change():
 def test_missing_columns_are_bad_input():
     with pytest.raises(BadInputError, match="rank"):
         compare_rankings(pd.DataFrame({"compound_id": ["a"]}), _table(["a"]))
+
+
+def test_decision_changes_name_the_evidence_that_changed():
+    import json
+
+    previous = pd.DataFrame({"compound_id": ["a", "b"], "rank": [1, 2], "decision": ["hold", "hold"],
+                             "details_json": [json.dumps({"activity_evidence": "predicted 7.00 ± 0.50 → 7.00 ± 0.50"}),
+                                              json.dumps({"activity_evidence": "predicted 6.00 ± 0.50 → 6.00 ± 0.50"})]})
+    current = pd.DataFrame({"compound_id": ["a", "b"], "rank": [1, 2],
+                            "decision": ["advance", "deprioritize"],
+                            "activity_evidence": ["measured 7.80 ± 0.21, n 1 → 7.80 ± 0.21",
+                                                  "predicted 6.00 ± 0.50 → 6.00 ± 0.50"]})
+    changes = compare_rankings(previous, current).set_index("compound_id")
+    assert changes.loc["a", "detail"].endswith(
+        "evidence was predicted 7.00 ± 0.50 → 7.00 ± 0.50, now measured 7.80 ± 0.21, n 1 → 7.80 ± 0.21")
+    assert "its own evidence is unchanged" in changes.loc["b", "detail"]

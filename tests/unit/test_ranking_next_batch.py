@@ -16,7 +16,7 @@ from _ranking_data import build_tables, chembl_records  # noqa: E402
 
 from ranking.merge import merge_candidate_table  # noqa: E402
 from ranking.next_batch import (NEXT_BATCH_COLUMNS, expected_improvement,  # noqa: E402
-                                propose_next_batch)
+                                propose_next_batch, sd_bound)
 from ranking.score import rank_candidates  # noqa: E402
 from ranking.settings import NextBatchSettings, RankSettings  # noqa: E402
 
@@ -39,7 +39,8 @@ def _tanimoto(a: str, b: str) -> float:
 
 @pytest.mark.parametrize("threshold", [0.45, 0.6])
 def test_picks_are_diverse_unmeasured_and_ordered(ranked, threshold):
-    batch = propose_next_batch(ranked, 8, _settings(max_tanimoto_to_picked=threshold))
+    batch = propose_next_batch(ranked, 8, _settings(acquisition="ucb",
+                                                    max_tanimoto_to_picked=threshold))
     assert list(batch.columns) == NEXT_BATCH_COLUMNS
     assert 1 < len(batch) <= 8 and list(batch["pick"]) == list(range(1, len(batch) + 1))
     for a, b in itertools.combinations(batch["smiles"], 2):
@@ -78,8 +79,8 @@ def test_alerts_and_admet_gate_the_pool(ranked):
 
 
 def test_sa_penalty_and_ei(ranked):
-    plain = propose_next_batch(ranked, 40, _settings(max_tanimoto_to_picked=1.0))
-    costly = propose_next_batch(ranked, 40, _settings(max_tanimoto_to_picked=1.0,
+    plain = propose_next_batch(ranked, 40, _settings(acquisition="ucb", max_tanimoto_to_picked=1.0))
+    costly = propose_next_batch(ranked, 40, _settings(acquisition="ucb", max_tanimoto_to_picked=1.0,
                                                       sa_free_below=2.0, sa_penalty_per_unit=1.0))
     merged = plain.merge(costly, on="compound_id", suffixes=("", "_cost"))
     np.testing.assert_allclose(merged["acquisition"] - merged["acquisition_cost"],
@@ -97,3 +98,41 @@ def test_nothing_eligible_gives_empty_frame(ranked):
     everything_measured = ranked.assign(measured_p_activity=7.0)
     batch = propose_next_batch(everything_measured, 5, RankSettings())
     assert batch.empty and list(batch.columns) == NEXT_BATCH_COLUMNS
+
+
+def test_thompson_is_gate_aware_bounded_and_reproducible(ranked):
+    settings = _settings(acquisition="thompson", max_tanimoto_to_picked=1.0)
+    batch = propose_next_batch(ranked, 10, settings)
+    assert len(batch) == 10 and batch["reason"].str.startswith("Thompson draw ").all()
+    again = propose_next_batch(ranked.sample(frac=1.0, random_state=5), 10, settings)
+    assert list(batch["compound_id"]) == list(again["compound_id"])
+    # A compound that fails the target stage's other gates for certain is never drawn.
+    best = batch["compound_id"].iloc[0]
+    failing = ranked.assign(p_target_other=np.where(ranked["compound_id"] == best, 0.0,
+                                                    ranked["p_target_other"]))
+    assert best not in set(propose_next_batch(failing, 10, settings)["compound_id"])
+    # σ is never filled with 0: a compound without one is not eligible; the acquisition
+    # reads σ capped at max_sd_factor × SD of the measured series.
+    no_sd = ranked.assign(activity_sd=np.where(ranked["compound_id"] == best, np.nan,
+                                               ranked["activity_sd"]))
+    assert best not in set(propose_next_batch(no_sd, 10, settings)["compound_id"])
+    bound = sd_bound(ranked, settings)
+    measured = ranked["measured_p_activity"].dropna()
+    assert bound == pytest.approx(1.5 * measured.std(ddof=1))
+    capped = batch[batch["activity_sd"] > bound]
+    assert capped["reason"].str.contains(f"σ capped at {bound:.2f}").all()
+
+
+def test_default_p_clear_batch_follows_the_ranking(ranked):
+    settings = _settings(max_tanimoto_to_picked=1.0)
+    batch = propose_next_batch(ranked, 6, settings)
+    assert batch["reason"].str.startswith("p(clear target) ").all()
+    unmeasured = ranked[ranked["activity_source"] != "measured"]
+    # With σ within the bound, the acquisition is p(clear target) itself: the best-ranked
+    # unmeasured compounds come first.
+    bound = sd_bound(ranked, settings)
+    if (unmeasured["activity_sd"] <= bound).all():
+        top = unmeasured.sort_values(["p_clear_gates", "activity_p"], ascending=False)
+        assert list(batch["compound_id"]) == list(top["compound_id"].head(6))
+    np.testing.assert_array_less(batch["acquisition"], 1.0 + 1e-12)
+    assert batch["acquisition"].is_monotonic_decreasing

@@ -83,7 +83,7 @@ def test_html_is_self_contained_and_complete(tyk2_report):
              ("summary", "decisions", "next-batch", "plots", "funnel", "provenance")]
     assert order == sorted(order)
     assert "nan_energy" in html and "knn3-loo" in html and "0123456789abcdef" in html
-    assert "pActivity" in html and "≥ 7.0 (measured)" in html
+    assert "pActivity" in html and "(measured) ≥ 7.0: p " in html
 
 
 def test_sdf_round_trips(tyk2_report):
@@ -173,3 +173,54 @@ def test_report_for_300_candidates_stays_small(tmp_path):
     assert len(list(Chem.SDMolSupplier(str(paths.sdf)))) == 300
     sizes = {p.name: p.stat().st_size for p in (paths.html, paths.csv, paths.parquet, paths.sdf)}
     print("report sizes for 300 candidates (bytes):", sizes)
+
+
+def test_report_decisions_are_coherent_and_identical_everywhere(tyk2_report):
+    """The rendered table, the "why" text, the CSV and the Parquet file agree, and the
+    decisions agree with the rank order; the glossary explains the terms with units."""
+    paths, ranked = tyk2_report
+    html = paths.html.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="decision-row">\s*<td class="num">(\d+)</td>.*?'
+                      r'<span class="badge (\w+)">.*?<td class="num">([0-9.]+)', html, re.S)
+    assert len(rows) == len(ranked)
+    csv = pd.read_csv(paths.csv)
+    parquet = pd.read_parquet(paths.parquet)
+    tiers = {"advance": 0, "hold": 1, "deprioritize": 2}
+    for (rank, decision, p_clear), (_, row) in zip(rows, ranked.iterrows()):
+        assert int(rank) == row["rank"] and decision == row["decision"]
+        assert p_clear == f"{row['p_clear_gates']:.2f}"
+        assert f"= {p_clear}" in row["decision_reason"]
+    assert [tiers[d] for _, d, _ in rows] == sorted(tiers[d] for _, d, _ in rows)
+    for column in ("rank", "decision", "stage", "p_clear_gates", "activity_p", "activity_sd",
+                   "decision_reason", "activity_evidence"):
+        assert list(csv[column]) == list(parquet[column]) or \
+            pd.Series(csv[column]).round(12).tolist() == pd.Series(parquet[column]).round(12).tolist()
+    assert 'id="glossary"' in html and "pKi = 9 − log₁₀(Ki / nM)" in html
+    assert "p(clear)" in html and "Pareto rank" in html and "kcal/mol" in html
+    # Never-measured compounds are "designed", and predicted values carry their interval.
+    designed = ranked[ranked["activity_source"] == "predicted"]
+    assert (designed["stage"] == "designed").all()
+    assert "model 80 % interval" in html
+    assert "no out-of-fold predictions in this table" in html
+
+
+def test_model_evidence_is_out_of_fold_coverage_and_error_by_domain(tyk2_ranked):
+    from ranking.report_summary import model_evidence
+
+    assert not model_evidence(tyk2_ranked)["available"]  # no oof_ columns: nothing in-sample shown
+    # The test tables' kNN predictions are leave-one-out for the measured compounds.
+    table = tyk2_ranked.copy()
+    for column in ("pred_p_activity", "lower_80", "upper_80", "lower_90", "upper_90"):
+        table[f"oof_{column}"] = table[column].where(table["measured_p_activity"].notna())
+    evidence = model_evidence(table)
+    measured = table[table["measured_p_activity"].notna()]
+    y, pred = measured["measured_p_activity"], measured["oof_pred_p_activity"]
+    assert evidence["available"] and evidence["n"] == len(measured)
+    assert evidence["rmse"] == pytest.approx(float(((pred - y) ** 2).mean() ** 0.5))
+    inside80 = ((measured["lower_80"] <= y) & (y <= measured["upper_80"])).mean()
+    assert dict(evidence["coverage"])[80] == pytest.approx(inside80)
+    assert sum(n for _, n, _ in evidence["bins"]) == len(measured)
+    # Out-of-fold predictions of measured compounds now join their potency estimate.
+    ranked = rank_candidates(table, SETTINGS)
+    assert ranked.loc[ranked["activity_source"] == "measured", "activity_evidence"] \
+        .str.contains("out-of-fold predicted").all()

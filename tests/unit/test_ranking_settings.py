@@ -12,7 +12,9 @@ def test_defaults_cover_the_required_properties_and_stages():
     settings = RankSettings()
     columns = {d.column for d in settings.desirability}
     assert {"activity_p", "qed", "sa_score", "clogp", "mw_da", "tpsa_a2", "n_alerts",
-            "frac_frames_within_2A", "mmgbsa_kcal_mol"} <= columns
+            "frac_frames_within_2A"} <= columns
+    # Physics enters through the potency estimate, not as a property of its own.
+    assert not {"mmgbsa_kcal_mol", "calibrated_physics_p"} & columns
     assert [s.name for s in settings.stages] == ["hit", "lead", "candidate", "clinical"]
     assert settings.stages[-1].display == "recommend for clinical progression"
     assert settings.target_stage == "lead"

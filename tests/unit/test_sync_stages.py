@@ -119,3 +119,18 @@ def test_a_project_without_settings_is_skipped_and_recorded(tmp_path, repo_dir, 
     assert "moltwin screen" in result["notes"][0]
     runs = open_store(db).read_table("runs", "new-series")
     assert list(runs["status"]) == ["skipped"] and list(runs["kind"]) == ["sync_assays"]
+
+
+def test_sync_computes_the_same_evidence_as_a_full_run_admet_included(scenario):
+    s2 = scenario["s2"]
+    admet = s2["inputs"]["admet"]
+    ranked = pd.read_parquet(scenario["tmp"] / "results" / s2["run_id"] / "ranked_candidates.parquet")
+    assert ranked["activity_evidence"].str.contains("→").all()
+    if admet["n_admet"]:  # admet-ai installed: every ranked compound has its ADMET risks
+        assert ranked["admet_max_risk"].notna().all()
+    else:  # the note says why, exactly as a full run's does
+        assert admet["note"].startswith("ADMET not predicted")
+    # The decision changes say which evidence changed them.
+    for change in s2["ranking_changes"]:
+        if change["change"] == "decision":
+            assert "evidence" in change["detail"]

@@ -18,6 +18,7 @@ from lab_sync.upload import StructureKey, default_structure_key
 from interfaces.web import pages, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
 from interfaces.web.staging import Staging
+from interfaces.web.twin_services import install_twin_pages
 from interfaces.web.updater import TriggerChoice, TwinUpdater
 from moltwin.paths import twin_home
 
@@ -87,6 +88,7 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
             response.headers.setdefault(key, value)
         return response
 
+    install_twin_pages(app, ctx)  # first: its home page replaces the project chooser at /
     app.include_router(pages.router)
     app.include_router(uploads.router)
     return app

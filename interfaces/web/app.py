@@ -18,7 +18,7 @@ from lab_sync.upload import StructureKey, default_structure_key
 from interfaces.web import pages, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
 from interfaces.web.staging import Staging
-from interfaces.web.twin_services import install_twin_pages
+from interfaces.web.twin_routes import install_twin_pages
 from interfaces.web.updater import TriggerChoice, TwinUpdater
 from moltwin.paths import twin_home
 

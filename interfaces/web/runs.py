@@ -10,8 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config, screen_project
-from interfaces.web.twin_services import project_or_404, q, twin, viewer_or_redirect
-from interfaces.web.whatif import _uploader_form
+from interfaces.web.twin_services import project_or_404, q, twin, uploader_form, viewer_or_redirect
 
 router = APIRouter()
 # The report is self-contained (its 3D viewer and table scripts are inline), so its page alone allows
@@ -66,7 +65,7 @@ def report(request: Request, run_id: str) -> Response:
 
 @router.post("/projects/{project}/runs/screen")
 async def start_screen(request: Request, project: str) -> Response:
-    session, _form, refused = await _uploader_form(request, project)
+    session, _form, refused = await uploader_form(request, project)
     if refused:
         return refused
     ctx = get_ctx(request)

@@ -1,23 +1,20 @@
-"""What the browsing pages share beyond the upload page's context: the table cache, models, the job queue.
-
-:func:`install_twin_pages` is the one call ``create_app`` makes: it keeps a
-:class:`TwinServices` in ``app.state.twin`` and includes every browsing router.
-"""
+"""What the browsing pages share beyond the upload page's context: the table cache, models, the job
+queue, and the checks every page makes (signed in, known project, an uploader's form)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
-from interfaces.web.context import WebContext, current_session, get_ctx
+from interfaces.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
+from interfaces.web.forms import BadForm, BodyTooLarge, read_form
 from interfaces.web.job_queue import JobQueue
 from interfaces.web.model_cache import ModelCache
 from interfaces.web.twin_cache import TwinCache
-from interfaces.web.users import Session
-from moltwin.paths import twin_home
+from interfaces.web.users import Session, csrf_ok
 
 
 @dataclass
@@ -58,12 +55,22 @@ def project_or_404(request: Request, session: Session, project: str) -> Response
                        status=404, session=session, links=[("/", "All projects")])
 
 
-def install_twin_pages(app: FastAPI, ctx: WebContext) -> None:
-    """Keep the shared services in ``app.state.twin`` and include the browsing routers."""
-    from interfaces.web import browse, compound_page, runs, sar, whatif
-
-    home = ctx.settings.staging_dir.parent if ctx.settings.staging_dir else twin_home()
-    app.state.twin = TwinServices(cache=TwinCache(ctx.store, home / "web-cache"), models=ModelCache(ctx.store),
-                                  jobs=JobQueue(ctx.store_url))
-    for module in (browse, compound_page, whatif, sar, runs):
-        app.include_router(module.router)
+async def uploader_form(request: Request, project: str):
+    """(session, form, None) for an uploader's valid post, else (None, None, the response to send)."""
+    session, redirect = viewer_or_redirect(request)
+    if redirect:
+        return None, None, redirect
+    ctx = get_ctx(request)
+    try:
+        form = await read_form(request, SMALL_FORM_BYTES)
+    except (BodyTooLarge, BadForm):
+        return None, None, ctx.message("Not understood", "The form was not understood; reload the page.",
+                                       status=400, session=session)
+    if not csrf_ok(session, form.get("csrf_token")):
+        return None, None, ctx.message("Page expired", "This page is out of date; reload it and try again.",
+                                       status=403, session=session)
+    if not session.user.can_upload:
+        return None, None, ctx.message("Not allowed", "Adding compounds and queuing work needs the uploader "
+                                       "role; you are signed in as a viewer.", status=403, session=session)
+    missing = project_or_404(request, session, project)
+    return (None, None, missing) if missing else (session, form, None)

@@ -12,11 +12,9 @@ from chem.admet_settings import AdmetSettings
 from lab_sync.store import utcnow
 from moltwin.errors import BadInputError, ModelError
 from ranking.whatif import ask_twin, standardize_input
-from interfaces.web.context import SMALL_FORM_BYTES, get_ctx
-from interfaces.web.forms import BadForm, BodyTooLarge, read_form
+from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config, simulate_compound
-from interfaces.web.twin_services import project_or_404, q, twin, viewer_or_redirect
-from interfaces.web.users import csrf_ok
+from interfaces.web.twin_services import project_or_404, q, twin, uploader_form, viewer_or_redirect
 
 router = APIRouter()
 NEXT_BATCH_ORIGIN = "what-if: next batch"
@@ -74,30 +72,9 @@ def register_whatif(request: Request, project: str, smiles: str, user: str, orig
     return str(result.iloc[0]["registered_id"])
 
 
-async def _uploader_form(request: Request, project: str):
-    """(session, form, None) for an uploader's valid post, else (None, None, the response to send)."""
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return None, None, redirect
-    ctx = get_ctx(request)
-    try:
-        form = await read_form(request, SMALL_FORM_BYTES)
-    except (BodyTooLarge, BadForm):
-        return None, None, ctx.message("Not understood", "The form was not understood; reload the page.",
-                                       status=400, session=session)
-    if not csrf_ok(session, form.get("csrf_token")):
-        return None, None, ctx.message("Page expired", "This page is out of date; reload it and try again.",
-                                       status=403, session=session)
-    if not session.user.can_upload:
-        return None, None, ctx.message("Not allowed", "Adding compounds and queuing work needs the uploader "
-                                       "role; you are signed in as a viewer.", status=403, session=session)
-    missing = project_or_404(request, session, project)
-    return (None, None, missing) if missing else (session, form, None)
-
-
 @router.post("/projects/{project}/whatif/batch")
 async def add_to_batch(request: Request, project: str) -> Response:
-    session, form, refused = await _uploader_form(request, project)
+    session, form, refused = await uploader_form(request, project)
     if refused:
         return refused
     smiles = form.get("smiles")
@@ -111,7 +88,7 @@ async def add_to_batch(request: Request, project: str) -> Response:
 
 @router.post("/projects/{project}/whatif/simulate")
 async def queue_simulation(request: Request, project: str) -> Response:
-    session, form, refused = await _uploader_form(request, project)
+    session, form, refused = await uploader_form(request, project)
     if refused:
         return refused
     ctx, smiles = get_ctx(request), form.get("smiles")

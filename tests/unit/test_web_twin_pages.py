@@ -1,0 +1,259 @@
+"""The twin's browsing pages over a small real Tyk2 twin: home, projects, grid, compound, what-if, SAR, runs."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from _twin_data import fill_tyk2
+from _web_client import make_web, sign_in, text_of
+from lab_sync.ledger import score_ledger
+from ranking.grid_query import MAX_QUERY_CHARS
+
+CORE = "O=C(Nc1ccnc(N[*:1])c1)c1c(Cl)cccc1[*:2]"
+
+
+@pytest.fixture()
+def twin_web(tmp_path, repo_dir):
+    web = make_web(tmp_path)
+    info = fill_tyk2(web.store, repo_dir, tmp_path)
+    web.app.state.twin.extra["admet"] = False  # admet-ai's cold load takes ~10 s; its own tests cover it
+    return web, info
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'<tr class="row" data-id="([^"]+)"', html)
+
+
+def test_pages_need_sign_in_and_home_links_every_page(twin_web):
+    web, _ = twin_web
+    with web.client() as client:
+        for path in ("/overview", "/projects/tyk2/compounds", "/projects/tyk2/whatif", "/projects/tyk2/sar",
+                     "/projects/tyk2/runs", "/projects/tyk2/compounds/ejm_31", "/runs/screen-1/report"):
+            assert client.get(path).url.path == "/signin", path
+        sign_in(client, web, "vera")
+        home = client.get("/")
+    for link in ("/overview", "/projects/tyk2/compounds", "/projects/tyk2/whatif", "/projects/tyk2/sar",
+                 "/projects/tyk2/runs", 'href="/projects/tyk2"'):
+        assert link in home.text, link
+    assert 'id="new-project"' in home.text  # the upload chooser stays on the home page
+
+
+def test_projects_page_shows_state_and_the_ledgers_prospective_scores(twin_web):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get("/overview")
+        unknown = client.get("/projects/nope/compounds")
+    words = text_of(page.text)
+    assert "16 compounds" in words and "16 measured" in words
+    assert "drop: 8; make: 8" in words and "later.csv by alice" in words and "screen-1 : completed" in words
+    cycle = score_ledger(web.store, "tyk2").iloc[0]
+    assert cycle["n_exact"] == 6  # the six measured after the model predicted them
+    drawn = re.findall(r'id="rmse-tyk2".*?data-value="([0-9.]+)"', page.text)
+    assert drawn and float(drawn[0]) == pytest.approx(cycle["rmse"], abs=1e-3)
+    assert f'data-value="{cycle["coverage_80"]:.3f}"' in page.text
+    assert unknown.status_code == 404 and "There is no project 'nope'" in text_of(unknown.text)
+
+
+def test_grid_pages_sorts_and_filters(twin_web):
+    web, info = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        first = client.get("/projects/tyk2/compounds")
+        by_activity = client.get("/projects/tyk2/compounds", params={"sort": "measured_p_activity", "desc": "1"})
+        made = client.get("/projects/tyk2/compounds", params={"decision": "make"})
+        heavy = client.get("/projects/tyk2/compounds", params={"min_mw_da": "380"})
+        pyridine = client.get("/projects/tyk2/compounds", params={"substructure": "c1ccncc1"})
+        cyclopropyl = client.get("/projects/tyk2/compounds", params={"substructure": "[CR1]1[CR1][CR1]1"})
+    assert first.status_code == 200 and len(_ids(first.text)) == 16
+    table = web.app.state.twin.cache.table("tyk2").table
+    expected = table.sort_values("measured_p_activity", ascending=False)["compound_id"].tolist()
+    assert _ids(by_activity.text) == expected
+    assert set(_ids(made.text)) == set(table[table["decision"] == "make"]["compound_id"]) and len(_ids(made.text)) == 8
+    assert set(_ids(heavy.text)) == set(table[table["mw_da"] >= 380]["compound_id"])
+    assert len(_ids(pyridine.text)) == 16  # the whole series is built on an aminopyridine
+    pattern = Chem.MolFromSmarts("[CR1]1[CR1][CR1]1")
+    rings = {c for c, s in zip(table["compound_id"], table["smiles"]) if Chem.MolFromSmiles(s).HasSubstructMatch(pattern)}
+    assert 0 < len(rings) < 16 and set(_ids(cyclopropyl.text)) == rings
+
+
+def test_grid_pages_of_fifty(tmp_path):
+    web = make_web(tmp_path)
+    smiles = [f"C{'C' * i}O" for i in range(120)]
+    web.store.register_compounds("big", [{"compound_id": f"c{i:03d}", "smiles": s,
+                                          "inchikey": Chem.MolToInchiKey(Chem.MolFromSmiles(s)), "origin": "test"}
+                                         for i, s in enumerate(smiles)])
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page3 = client.get("/projects/big/compounds", params={"page": "3", "sort": "compound_id"})
+        too_far = client.get("/projects/big/compounds", params={"page": "9", "sort": "compound_id"})
+    assert _ids(page3.text) == [f"c{i:03d}" for i in range(100, 120)]
+    assert "page 3 of 3" in text_of(page3.text) and 'id="prev-page"' in page3.text
+    assert _ids(too_far.text) == _ids(page3.text)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"substructure": "C((("}, "is neither a valid SMILES nor a valid SMARTS"),
+    ({"substructure": "C" * (MAX_QUERY_CHARS + 1)}, f"the limit is {MAX_QUERY_CHARS}"),
+    ({"substructure": "C" * 80}, "atoms; the limit is 60"),
+    ({"min_mw_da": "heavy"}, "MW (Da): 'heavy' is not a number"),
+    ({"sort": "password"}, "cannot sort by 'password'"),
+    ({"page": "-1"}, "is not a page number"),
+])
+def test_grid_bad_input_gets_a_clear_message(twin_web, params, message):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get("/projects/tyk2/compounds", params=params)
+    assert page.status_code == 400 and message in text_of(page.text)
+
+
+def test_export_the_selection_as_csv_and_sdf(twin_web):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        csv = client.get("/projects/tyk2/compounds.csv", params={"decision": "drop", "sort": "compound_id"})
+        sdf = client.get("/projects/tyk2/compounds.sdf", params={"substructure": "[CR1]1[CR1][CR1]1"})
+        bad = client.get("/projects/tyk2/compounds.sdf", params={"substructure": "C((("})
+    rows = pd.read_csv(io.StringIO(csv.text))
+    assert len(rows) == 8 and set(rows["decision"]) == {"drop"} and list(rows["compound_id"]) == sorted(rows["compound_id"])
+    assert "attachment" in csv.headers["content-disposition"]
+    records = [m for m in Chem.ForwardSDMolSupplier(io.BytesIO(sdf.content)) if m is not None]
+    assert 0 < len(records) < 16 and all(m.HasProp("inchikey") for m in records)
+    assert bad.status_code == 400 and "neither a valid SMILES" in text_of(bad.text)
+
+
+def test_compound_page_shows_only_predictions_made_before_the_measurement(twin_web):
+    web, info = twin_web
+    later, early = info["later"][0], info["first"][0]
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get(f"/projects/tyk2/compounds/{later}")
+        measured_first = client.get(f"/projects/tyk2/compounds/{early}")
+        missing = client.get("/projects/tyk2/compounds/nope")
+    words = text_of(page.text)
+    predicted = info["preds"].loc[later, "pred_p_activity"]
+    assert f"{predicted:.4g}" in re.search(r'id="predictions".*?</table>', page.text, re.S).group(0)
+    assert "later.csv" in words and "current" in words
+    decision = web.store.read_table("rankings", "tyk2", compound_id=later)["decision"].iloc[0]
+    assert f"{decision} (stage" in words
+    inchikey = web.store.read_table("compounds", "tyk2", compound_id=later)["inchikey"].iloc[0]
+    assert inchikey in words
+    assert "made no prediction for this compound before it was measured" in text_of(measured_first.text)
+    assert "1 later prediction" in text_of(measured_first.text)
+    assert missing.status_code == 404 and "has no compound 'nope'" in text_of(missing.text)
+
+
+def test_whatif_predicts_with_the_projects_model(twin_web):
+    web, info = twin_web
+    from chem.models.predict import predict_activity
+
+    smiles = "O=C(Nc1ccnc(NC(=O)C2CC2)c1)c1c(Cl)cccc1F"
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get("/projects/tyk2/whatif", params={"smiles": smiles})
+    model = web.app.state.twin.models.model("tyk2")
+    assert model.model_id == info["model_id"]
+    expected = predict_activity(model, [smiles]).iloc[0]
+    words = text_of(page.text)
+    assert page.status_code == 200 and f"{expected['pred_p_activity']:.4g}" in words
+    assert f"{expected['lower_80']:.4g}" in words
+    assert ("in the model's domain" if expected["in_domain"] else "outside the model's domain") in words
+    assert re.search(r'id="verdicts".*?<td>(pass|fail)</td>', page.text, re.S)
+    assert 'id="gates"' in page.text and "ADMET not predicted" in words
+    neighbours = re.findall(r'id="neighbours".*?</table>', page.text, re.S)[0]
+    assert neighbours.count("<tr>") == 6  # header + 5 nearest measured compounds
+    assert 'id="add-to-batch"' not in page.text  # a viewer may ask, not act
+
+
+@pytest.mark.parametrize("smiles, message", [("xyz", "cannot be used: SMILES syntax error"),
+                                             ("C" * 600, "the limit is 500"),
+                                             ("C1CC", "cannot be used")])
+def test_whatif_bad_smiles_gets_a_clear_message(twin_web, smiles, message):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get("/projects/tyk2/whatif", params={"smiles": smiles})
+    assert page.status_code == 400 and message in text_of(page.text)
+
+
+def test_whatif_add_to_next_batch_and_refusals(twin_web):
+    web, _ = twin_web
+    smiles = "O=C(Nc1ccnc(NC(=O)C2CC2)c1)c1c(Cl)cccc1F"
+    with web.client() as client:
+        vera = sign_in(client, web, "vera")
+        refused = client.post("/projects/tyk2/whatif/batch", data={"csrf_token": vera, "smiles": smiles})
+        alice = sign_in(client, web, "alice")
+        stale = client.post("/projects/tyk2/whatif/batch", data={"csrf_token": "x", "smiles": smiles})
+        added = client.post("/projects/tyk2/whatif/batch", data={"csrf_token": alice, "smiles": smiles})
+        no_config = client.post("/projects/tyk2/whatif/simulate", data={"csrf_token": alice, "smiles": smiles})
+    assert refused.status_code == 403 and "uploader role" in refused.text
+    assert stale.status_code == 403
+    batch = web.store.read_table("compounds", "tyk2", origin="what-if: next batch")
+    assert len(batch) == 1 and "is in the next batch" in text_of(added.text)
+    assert batch["compound_id"].iloc[0] in re.search(r'id="next-batch".*?</table>', added.text, re.S).group(0)
+    assert no_config.status_code == 409 and "Run a screen first" in text_of(no_config.text)
+
+
+def test_sar_page_decomposes_on_the_core(twin_web):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "vera")
+        page = client.get("/projects/tyk2/sar", params={"core": CORE})
+        bad = client.get("/projects/tyk2/sar", params={"core": "C(((("})
+        none = client.get("/projects/tyk2/sar")
+    words = text_of(page.text)
+    assert page.status_code == 200 and "16 of 16 measured compounds match the core" in words
+    assert page.text.count('class="cell activity"') == 16 and 'id="pairs"' in page.text and 'id="cliffs"' in page.text
+    assert bad.status_code == 400 and "neither SMILES nor SMARTS" in text_of(bad.text)
+    assert "no saved series core" in text_of(none.text)
+
+
+def test_runs_page_and_the_report_served_by_the_app(twin_web, tmp_path):
+    web, _ = twin_web
+    with web.client() as client:
+        sign_in(client, web, "alice")
+        missing = client.get("/runs/screen-1/report")
+        folder = tmp_path / "results" / "screen-1"
+        folder.mkdir(parents=True)
+        (folder / "report.html").write_text("<html><body><h1>Ranked candidates</h1></body></html>")
+        runs = client.get("/projects/tyk2/runs")
+        report = client.get("/runs/screen-1/report")
+        no_screen = client.post("/projects/tyk2/runs/screen", data={"csrf_token": sign_in(client, web, "alice")})
+    assert missing.status_code == 404 and "has no report" in missing.text
+    assert 'href="/runs/screen-1/report"' in runs.text and "completed" in text_of(runs.text)
+    assert str(tmp_path) not in runs.text  # a link, not a file path
+    assert report.status_code == 200 and "Ranked candidates" in report.text
+    assert no_screen.status_code == 409
+
+
+def test_job_queue_runs_one_job_at_a_time_and_keeps_failures(tmp_path):
+    import threading
+    from interfaces.web.job_queue import JobQueue
+
+    jobs, running, overlap = JobQueue("sqlite://"), [], []
+    lock = threading.Lock()
+
+    def work(i):
+        with lock:
+            running.append(i)
+            overlap.append(len(running))
+        import time
+        time.sleep(0.05)
+        with lock:
+            running.remove(i)
+        if i == 2:
+            raise ValueError("no protein")
+        return {"message": f"job {i} done"}
+
+    submitted = [jobs.submit("simulate", "p", f"c{i}", "alice", lambda i=i: work(i)) for i in range(3)]
+    jobs.wait(10)
+    assert max(overlap) == 1
+    assert [j.status for j in submitted] == ["done", "done", "failed"]
+    assert submitted[0].message == "job 0 done" and "no protein" in submitted[2].message
+    assert [j.label for j in jobs.for_project("p")][0] in {"c0", "c1", "c2"}

@@ -220,10 +220,28 @@ def _v2_users(conn: Connection) -> None:
     metadata.create_all(conn, tables=[users, sessions])
 
 
+# -- migration 3: what a project is about, given when it is created ------------------------
+project_targets = Table(
+    "project_targets", metadata,
+    Column("project", String(200), ForeignKey("projects.name"), primary_key=True),
+    Column("target", String(200), nullable=False),  # e.g. "Tyk2"
+    Column("core_smiles", Text, nullable=False, default=""),  # series core with [*:n] R-groups, or ""
+    Column("protein_pdb", Text, nullable=False, default=""),  # path of the stored protein file, or ""
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _v3_project_targets(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[project_targets])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
     Migration(2, "web page users (hashed tokens) and sign-in sessions", _v2_users),
+    Migration(3, "project targets: target name, optional series core and protein of each created project",
+              _v3_project_targets),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -75,6 +75,15 @@ def compound_facts(request: Request, project: str, compound_id: str) -> dict | N
             "sims": sims, "decisions": decisions, "admet": admet, "admet_run": admet_run}
 
 
+@router.get("/projects/{project}/compounds/{compound_id}/structure.svg")
+def compound_structure(request: Request, project: str, compound_id: str) -> Response:
+    """The drawing of a registered compound, by its id (for pages that know only the id)."""
+    from interfaces.web.browse import structure
+
+    rows = get_ctx(request).store.read_table("compounds", project, compound_id=compound_id)
+    return structure(request, smiles=str(rows["canonical_smiles"].iloc[0]) if len(rows) else "", w=150, h=110)
+
+
 @router.get("/projects/{project}/compounds/{compound_id}")
 async def compound_page(request: Request, project: str, compound_id: str) -> Response:
     session, redirect = viewer_or_redirect(request)

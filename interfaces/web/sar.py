@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from lab_sync.projects import project_target
 from moltwin.errors import BadInputError
 from ranking.sar import activity_cliffs, matched_pairs, rgroup_table
 from interfaces.web.context import get_ctx
@@ -48,7 +49,8 @@ async def sar_page(request: Request, project: str, core: str = "") -> Response:
         return missing
     ctx = get_ctx(request)
     config = saved_config(ctx.store, project)
-    saved_core = config.target.core_smiles if config else ""
+    created = project_target(ctx.store, project)
+    saved_core = config.target.core_smiles if config else (created or {}).get("core_smiles", "")
     core = (core or saved_core).strip()
     view, error = None, ""
     if not core:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from interfaces.web import browse, compound_page, runs, sar, whatif
+from interfaces.web import browse, compound_page, projects, runs, sar, whatif
 from interfaces.web.context import WebContext
 from interfaces.web.job_queue import JobQueue
 from interfaces.web.model_cache import ModelCache
@@ -22,5 +22,5 @@ def install_twin_pages(app: FastAPI, ctx: WebContext) -> None:
     home = ctx.settings.staging_dir.parent if ctx.settings.staging_dir else twin_home()
     app.state.twin = TwinServices(cache=TwinCache(ctx.store, home / "web-cache"), models=ModelCache(ctx.store),
                                   jobs=JobQueue(ctx.store_url))
-    for module in (browse, compound_page, whatif, sar, runs):
+    for module in (browse, projects, compound_page, whatif, sar, runs):
         app.include_router(module.router)

@@ -40,7 +40,7 @@ def test_pages_need_sign_in_and_home_links_every_page(twin_web):
     for link in ("/overview", "/projects/tyk2/compounds", "/projects/tyk2/whatif", "/projects/tyk2/sar",
                  "/projects/tyk2/runs", 'href="/projects/tyk2"'):
         assert link in home.text, link
-    assert 'id="new-project"' in home.text  # the upload chooser stays on the home page
+    assert 'id="project-select"' in home.text  # the upload page is chosen from the list here
 
 
 def test_projects_page_shows_state_and_the_ledgers_prospective_scores(twin_web):
@@ -257,3 +257,62 @@ def test_job_queue_runs_one_job_at_a_time_and_keeps_failures(tmp_path):
     assert [j.status for j in submitted] == ["done", "done", "failed"]
     assert submitted[0].message == "job 0 done" and "no protein" in submitted[2].message
     assert [j.label for j in jobs.for_project("p")][0] in {"c0", "c1", "c2"}
+
+
+def test_create_a_project_explicitly_with_clear_messages(tmp_path, repo_dir):
+    from lab_sync.projects import project_target
+
+    web = make_web(tmp_path)
+    protein = (repo_dir / "data" / "tyk2" / "protein.pdb").read_bytes()
+    with web.client() as client:
+        vera = sign_in(client, web, "vera")
+        assert client.get("/projects-new").status_code == 403
+        refused = client.post("/projects-new", data={"csrf_token": vera, "name": "x", "target": "X"})
+        csrf = sign_in(client, web, "alice")
+        bad = {"csrf_token": csrf, "name": "jak1", "target": "JAK1"}
+        cases = [({**bad, "name": "my series"}, "cannot be a project name"),
+                 ({**bad, "target": ""}, "Name the target"),
+                 ({**bad, "core": "C1CC(("}, "neither a valid SMILES nor a valid SMARTS")]
+        answers = [(client.post("/projects-new", data=form), message) for form, message in cases]
+        not_pdb = client.post("/projects-new", data=bad, files={"protein": ("p.pdb", b"hello", "chemical/x-pdb")})
+        made = client.post("/projects-new", data={**bad, "core": CORE},
+                           files={"protein": ("protein.pdb", protein, "chemical/x-pdb")})
+        again = client.post("/projects-new", data=bad)
+        sar = client.get("/projects/jak1/sar")
+    assert refused.status_code == 403 and web.store.count("projects") == 1  # only jak1, made below
+    for page, message in answers:
+        assert page.status_code == 400 and message in text_of(page.text), message
+    assert not_pdb.status_code == 400 and "no ATOM records" in text_of(not_pdb.text)
+    assert made.url.path == "/projects/jak1"
+    target = project_target(web.store, "jak1")
+    assert target["target"] == "JAK1" and target["core_smiles"] == CORE and target["created_by"] == "alice"
+    assert open(target["protein_pdb"], "rb").read() == protein
+    assert again.status_code == 400 and "already a project 'jak1'" in text_of(again.text)
+    assert f'value="{CORE}"' in sar.text  # the SAR page starts from the core given at creation
+
+
+def test_what_changed_after_an_upload_reads_as_decisions_and_evidence(tmp_path, testdata):
+    from _web_client import check_file, confirm
+
+    def sync(store_url, project, upload_id):
+        return {"project": project, "upload_id": upload_id, "run_id": "sync-1", "report_html": "/x/report.html",
+                "ranking_changes": [{"compound_id": "007", "change": "decision", "previous_rank": 4, "current_rank": 1,
+                                     "rank_change": 3, "previous_decision": "test", "current_decision": "make",
+                                     "detail": "measured pIC50 8.1 now clears the potency gate"}],
+                "model": {"model_id": "m2", "model_kind": "random_forest", "n_train": 12, "n_predicted": 40,
+                          "cv_metrics": {"rmse": 0.61}},
+                "ledger": [{"cycle": 1, "model_id": "m1", "n_exact": 3, "rmse": 0.72, "coverage_80": 0.67}],
+                "next_batch": ["007", "008"], "notes": []}
+
+    web = make_web(tmp_path, sync_trigger=sync)
+    with web.client() as client:
+        csrf = sign_in(client, web, "alice")
+        checked = check_file(client, csrf, (testdata / "assays" / "messy_mixed.csv").read_bytes())
+        page = confirm(client, csrf, checked.text)
+    words = text_of(page.text)
+    assert "Decisions that changed" in words and "test → make" in words and "4 → 1" in words
+    assert "measured pIC50 8.1 now clears the potency gate" in words
+    assert "random_forest on 12 measured compounds (cross-validated RMSE 0.61)" in words
+    assert "3 compounds measured after the twin predicted them, RMSE 0.72, 80 % interval coverage 0.67" in words
+    assert 'href="/runs/sync-1/report"' in page.text and 'href="/projects/tyk2/compounds/007"' in page.text
+    assert "/x/report.html" not in words.split("All details")[0]  # no file path in the readable part

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test test-slow bench env clean browser
+.PHONY: demo test test-slow bench env clean browser screenshots
 
 env: $(STAMP)
 
@@ -37,6 +37,10 @@ browser:
 
 test-slow: $(STAMP) browser
 	$(PY) -m pytest -q --runslow
+
+# Screenshots of the twin's web pages in docs/screenshots/ (headless Chromium over a small real Tyk2 twin).
+screenshots: $(STAMP) browser
+	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

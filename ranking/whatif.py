@@ -92,7 +92,8 @@ def nearest_measured(smiles: str, measured: pd.DataFrame, k: int = 5) -> list[di
 
 def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = None,
              rank_settings: RankSettings | None = None, admet_settings: AdmetSettings | None = None,
-             measured: pd.DataFrame | None = None, model_note: str = "") -> WhatIfAnswer:
+             measured: pd.DataFrame | None = None, model_note: str = "",
+             admet_note: str = "ADMET not predicted: switched off in this project's configuration.") -> WhatIfAnswer:
     """The twin's answer for one SMILES.
 
     Parameters
@@ -100,7 +101,7 @@ def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = 
     model
         The project's activity model (None: no prediction; ``model_note`` says why).
     admet_settings
-        None or disabled: no ADMET (the answer's note says so).
+        None or disabled: no ADMET; the answer carries ``admet_note`` instead.
     measured
         Measured compounds (``compound_id, smiles, measured_p_activity, measured_qualifier``).
     """
@@ -126,7 +127,7 @@ def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = 
         answer.admet = {c: float(table.iloc[0][c]) for c in risk if pd.notna(table.iloc[0][c])}
         row = row.merge(table.drop(columns=["smiles"], errors="ignore"), on="compound_id", how="left")
     else:
-        answer.admet_note = "ADMET not predicted: switched off in this project's configuration."
+        answer.admet_note = admet_note
     settings = rank_settings or RankSettings()
     ranked = rank_candidates(row, settings).iloc[0].to_dict()
     answer.decision, answer.decision_reason = str(ranked["decision"]), str(ranked.get("decision_reason", ""))

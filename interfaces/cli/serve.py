@@ -39,6 +39,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         # What-if answers are warm from the first request: the latest activity model of each project.
         for note in web.state.twin.models.preload():
             typer.echo(f"moltwin: note: {note}", err=True)
+        web.state.twin.models.preload_admet()
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -41,6 +41,20 @@ class ModelCache:
             self._models[project] = model
             return model
 
+    def preload_admet(self) -> threading.Thread:
+        """Load the admet-ai engine (default models) in the background: its cold load takes ~10 s."""
+        from chem.admet_engine import AdmetUnavailableError, load_admet_engine
+
+        def load() -> None:
+            try:
+                load_admet_engine(None)
+            except AdmetUnavailableError:
+                pass  # the what-if page then says why ADMET is missing
+
+        thread = threading.Thread(target=load, name="moltwin-admet-preload", daemon=True)
+        thread.start()
+        return thread
+
     def preload(self) -> list[str]:
         """Load every project's latest model; returns notes on what could not be loaded."""
         notes = []

@@ -29,9 +29,11 @@ def answer_for(request: Request, project: str, smiles: str):
     except ModelError as exc:
         model, note = None, f"No activity prediction: {exc}."
     admet = (config.admet if config else AdmetSettings()) if services.extra.get("admet", True) else None
+    admet_note = ("ADMET not predicted: switched off on this server." if admet is None else
+                  "ADMET not predicted: switched off in this project's configuration (admet.enabled).")
     table = services.cache.table(project).table
     measured = table[table["measured_p_activity"].notna()]
-    return ask_twin(smiles, model=model, model_note=note, admet_settings=admet,
+    return ask_twin(smiles, model=model, model_note=note, admet_settings=admet, admet_note=admet_note,
                     filter_settings=config.filter if config else None, rank_settings=config.rank if config else None,
                     measured=measured[["compound_id", "smiles", "measured_qualifier", "measured_p_activity"]])
 

@@ -69,13 +69,17 @@ def parse_bound(text: str, label: str) -> float | None:
 
 
 def parse_substructure(text: str) -> Chem.Mol:
-    """A query molecule from SMILES (aromaticity perceived) or, failing that, SMARTS."""
+    """A query molecule from SMILES (aromaticity perceived) or, failing that, SMARTS (:class:`BadInputError`)."""
     text = text.strip()
     if len(text) > MAX_QUERY_CHARS:
         raise BadInputError(f"The substructure query has {len(text)} characters; the limit is "
                             f"{MAX_QUERY_CHARS}. Search for a smaller part of the molecule.")
     with rdBase.BlockLogs():
-        query = Chem.MolFromSmiles(text) or Chem.MolFromSmarts(text)
+        mol = Chem.MolFromSmiles(text)
+        # A SMILES is searched as the SMARTS RDKit writes for it: aromaticity perceived (a Kekule
+        # benzene finds aromatic rings) and bracket atoms such as [#6] kept as queries, not as
+        # "carbon with no hydrogen".
+        query = Chem.MolFromSmarts(Chem.MolToSmarts(mol)) if mol is not None else Chem.MolFromSmarts(text)
     if query is None or query.GetNumAtoms() == 0:
         raise BadInputError(f"'{text[:80]}' is neither a valid SMILES nor a valid SMARTS.")
     if query.GetNumAtoms() > MAX_QUERY_ATOMS:

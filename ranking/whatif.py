@@ -72,14 +72,22 @@ def filter_verdicts(mol: Chem.Mol, settings: FilterSettings) -> tuple[dict, list
     return props, verdicts
 
 
-def nearest_measured(smiles: str, measured: pd.DataFrame, k: int = 5) -> list[dict]:
-    """The ``k`` measured compounds most similar (Morgan r2 Tanimoto) to ``smiles``, with their values."""
+def fingerprints(smiles) -> list:
+    """Morgan radius-2 fingerprints (None where a SMILES does not parse), for :func:`nearest_measured`."""
+    with rdBase.BlockLogs():
+        return [_MORGAN.GetFingerprint(m) if (m := Chem.MolFromSmiles(s)) is not None else None for s in smiles]
+
+
+def nearest_measured(smiles: str, measured: pd.DataFrame, k: int = 5, fps: list | None = None) -> list[dict]:
+    """The ``k`` measured compounds most similar (Morgan r2 Tanimoto) to ``smiles``, with their values.
+
+    ``fps`` are the measured compounds' :func:`fingerprints` when the caller keeps them.
+    """
     if measured.empty:
         return []
     with rdBase.BlockLogs():
         query = _MORGAN.GetFingerprint(Chem.MolFromSmiles(smiles))
-        fps = [_MORGAN.GetFingerprint(m) if (m := Chem.MolFromSmiles(s)) is not None else None
-               for s in measured["smiles"]]
+    fps = fps if fps is not None else fingerprints(measured["smiles"])
     ok = [i for i, fp in enumerate(fps) if fp is not None]
     sims = np.full(len(fps), -1.0)
     sims[ok] = DataStructs.BulkTanimotoSimilarity(query, [fps[i] for i in ok])
@@ -92,7 +100,7 @@ def nearest_measured(smiles: str, measured: pd.DataFrame, k: int = 5) -> list[di
 
 def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = None,
              rank_settings: RankSettings | None = None, admet_settings: AdmetSettings | None = None,
-             measured: pd.DataFrame | None = None, model_note: str = "",
+             measured: pd.DataFrame | None = None, measured_fps: list | None = None, model_note: str = "",
              admet_note: str = "ADMET not predicted: switched off in this project's configuration.") -> WhatIfAnswer:
     """The twin's answer for one SMILES.
 
@@ -103,7 +111,8 @@ def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = 
     admet_settings
         None or disabled: no ADMET; the answer carries ``admet_note`` instead.
     measured
-        Measured compounds (``compound_id, smiles, measured_p_activity, measured_qualifier``).
+        Measured compounds (``compound_id, smiles, measured_p_activity, measured_qualifier``);
+        ``measured_fps`` their :func:`fingerprints`, when kept by the caller.
     """
     std = standardize_input(text)
     mol = Chem.MolFromSmiles(std.smiles)
@@ -135,5 +144,5 @@ def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = 
     answer.gates = [(s.name, float(evaluate_gates(ranked, settings.model_copy(update={"target_stage": s.name}))
                                    ["p_clear_gates"])) for s in settings.stages]
     if measured is not None:
-        answer.neighbours = nearest_measured(std.smiles, measured)
+        answer.neighbours = nearest_measured(std.smiles, measured, fps=measured_fps)
     return answer

@@ -119,7 +119,8 @@ async def grid(request: Request, project: str) -> Response:
     if missing:
         return missing
     ctx, params = get_ctx(request), dict(request.query_params)
-    error, result, table = "", None, twin(request).cache.table(project).table
+    entry = twin(request).cache.table(project)
+    error, result, table = "", None, entry.table
     try:
         gq = grid_query(params)
         table, result = await run_in_threadpool(_answer, request, project, gq)
@@ -137,11 +138,12 @@ async def grid(request: Request, project: str) -> Response:
     return ctx.render("twin_grid.html", status=400 if error else 200, session=session, project=project,
                       error=error, result=result, rows=result.rows.to_dict("records") if result else [],
                       columns=GRID_COLUMNS, sort_urls=sort_urls, gq=gq, params=params,
-                      decisions=sorted(d for d in table["decision"].unique() if d),
-                      stages=sorted(s for s in table["stage"].unique() if s), range_columns=RANGE_COLUMNS,
+                      decisions=entry.get("decisions", lambda t: sorted(d for d in t["decision"].unique() if d)),
+                      stages=entry.get("stages", lambda t: sorted(s for s in t["stage"].unique() if s)),
+                      range_columns=RANGE_COLUMNS,
                       prev_url=url(page=str(gq.page - 1)) if result and gq.page > 1 else "",
                       next_url=url(page=str(result.page + 1)) if result and result.page < result.n_pages else "",
-                      export_query=export, base="/projects/" + q(project), q=q)
+                      export_query=export, base="/projects/" + q(project), q=q, stale=entry.stale)
 
 
 @router.get("/projects/{project}/compounds.{fmt}")
@@ -182,7 +184,7 @@ def _sdf_text(rows: pd.DataFrame) -> str:
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "selection.sdf"
-        write_sdf(rows.drop(columns=["created_at"]), path)
+        write_sdf(rows, path)
         return path.read_text()
 
 

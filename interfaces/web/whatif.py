@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from chem.admet_settings import AdmetSettings
 from lab_sync.store import utcnow
 from moltwin.errors import BadInputError, ModelError
-from ranking.whatif import ask_twin, standardize_input
+from ranking.whatif import ask_twin, fingerprints, standardize_input
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config, simulate_compound
 from interfaces.web.twin_services import project_or_404, q, twin, uploader_form, viewer_or_redirect
@@ -31,11 +31,13 @@ def answer_for(request: Request, project: str, smiles: str):
     admet = (config.admet if config else AdmetSettings()) if services.extra.get("admet", True) else None
     admet_note = ("ADMET not predicted: switched off on this server." if admet is None else
                   "ADMET not predicted: switched off in this project's configuration (admet.enabled).")
-    table = services.cache.table(project).table
-    measured = table[table["measured_p_activity"].notna()]
+    entry = services.cache.table(project)
+    measured = entry.get("measured", lambda t: t[t["measured_p_activity"].notna()][
+        ["compound_id", "smiles", "measured_qualifier", "measured_p_activity"]].reset_index(drop=True))
+    measured_fps = entry.get("measured_fps", lambda _t: fingerprints(measured["smiles"]))
     return ask_twin(smiles, model=model, model_note=note, admet_settings=admet, admet_note=admet_note,
                     filter_settings=config.filter if config else None, rank_settings=config.rank if config else None,
-                    measured=measured[["compound_id", "smiles", "measured_qualifier", "measured_p_activity"]])
+                    measured=measured, measured_fps=measured_fps)
 
 
 def next_batch(request: Request, project: str) -> list[dict]:

@@ -316,3 +316,31 @@ def test_what_changed_after_an_upload_reads_as_decisions_and_evidence(tmp_path, 
     assert "3 compounds measured after the twin predicted them, RMSE 0.72, 80 % interval coverage 0.67" in words
     assert 'href="/runs/sync-1/report"' in page.text and 'href="/projects/tyk2/compounds/007"' in page.text
     assert "/x/report.html" not in words.split("All details")[0]  # no file path in the readable part
+
+
+def test_a_big_table_is_refreshed_in_the_background_and_smarts_atoms_stay_queries(tmp_path):
+    import time
+
+    from interfaces.web.twin_cache import TwinCache
+    from lab_sync.store import open_store
+    from ranking.grid_query import GridQuery, build_substructure_library, run_query
+
+    store = open_store(str(tmp_path / "twin.db"))
+    rows = [{"compound_id": f"c{i}", "smiles": s, "inchikey": Chem.MolToInchiKey(Chem.MolFromSmiles(s)), "origin": "t"}
+            for i, s in enumerate(["CCO", "c1ccccc1O", "CC(=O)N"])]
+    store.register_compounds("p", rows[:2])
+    cache = TwinCache(store, tmp_path / "cache", background_rows=0)
+    assert len(cache.table("p").table) == 2 and not cache.table("p").stale
+    store.register_compounds("p", rows[2:])
+    first = cache.table("p")
+    assert first.stale and len(first.table) == 2  # served at once, refreshed behind
+    deadline = time.time() + 30
+    while cache.table("p").stale or len(cache.table("p").table) != 3:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    table = cache.table("p").table
+    library = build_substructure_library(table["smiles"].tolist())
+    hits = run_query(table, GridQuery(substructure="[#6]", sort="compound_id"), library).rows
+    assert list(hits["compound_id"]) == ["c0", "c1", "c2"]  # [#6] is any carbon, not "carbon without H"
+    kekule = run_query(table, GridQuery(substructure="C1=CC=CC=C1", sort="compound_id"), library).rows
+    assert list(kekule["compound_id"]) == ["c1"]  # a Kekule benzene finds the aromatic ring

@@ -13,7 +13,8 @@ import pandas as pd
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
-from chem.admet import admet_table
+from chem.admet import predict_admet
+from chem.admet_engine import AdmetUnavailableError
 from chem.admet_settings import AdmetSettings
 from chem.filters import enabled_steps, evaluate_mol
 from chem.models.predict import predict_activity
@@ -130,8 +131,15 @@ def ask_twin(text: str, *, model=None, filter_settings: FilterSettings | None = 
         row = pd.concat([row, pd.DataFrame([pred]).drop(columns=["compound_id", "smiles", "error"],
                                                          errors="ignore")], axis=1)
     if admet_settings is not None and admet_settings.enabled:
-        table, note = admet_table(pd.DataFrame({"compound_id": ["what-if"], "smiles": [std.smiles]}), admet_settings)
-        answer.admet_note = note
+        try:  # predict_admet, not admet_table: the approved-drug yardstick costs ~0.4 s per call
+            table = predict_admet(pd.DataFrame({"compound_id": ["what-if"], "smiles": [std.smiles]}), admet_settings)
+            error = str(table.iloc[0].get("admetai_error", "") or "")
+            answer.admet_note = (f"ADMET not predicted: {error}" if error else
+                                 f"Predicted with {table.iloc[0].get('admetai_version', 'admet-ai')}; risks 0-1, "
+                                 "higher is worse (probability of the adverse class, or the share of approved drugs doing better).")
+        except AdmetUnavailableError as exc:
+            table = pd.DataFrame({"compound_id": ["what-if"]})
+            answer.admet_note = f"ADMET not predicted: {exc}"
         risk = [c for c in table.columns if c.startswith("admet_") and pd.api.types.is_numeric_dtype(table[c])]
         answer.admet = {c: float(table.iloc[0][c]) for c in risk if pd.notna(table.iloc[0][c])}
         row = row.merge(table.drop(columns=["smiles"], errors="ignore"), on="compound_id", how="left")

@@ -24,16 +24,18 @@ LATER = 6
 CORE = "O=C(Nc1ccnc(N[*:1])c1)c1c(Cl)cccc1[*:2]"
 
 
-def tyk2_config_json(repo_dir: Path, tmp_path: Path) -> str:
+def tyk2_config_json(repo_dir: Path, tmp_path: Path, simulate: dict | None = None) -> str:
     """A real screen configuration of the Tyk2 project (its target files, core and results folder)."""
     from pipeline.config import RunConfig
 
-    return RunConfig.model_validate({"project": PROJECT, "results_dir": str(tmp_path / "results"), "target": {
+    return RunConfig.model_validate({"project": PROJECT, "results_dir": str(tmp_path / "results"),
+                                     "simulate": simulate or {}, "target": {
         "name": "Tyk2", "protein_pdb": str(repo_dir / "data" / "tyk2" / "protein.pdb"),
         "reference_ligands_sdf": str(repo_dir / "data" / "tyk2" / "ligands.sdf"), "core_smiles": CORE}}).model_dump_json()
 
 
-def fill_tyk2(store: TwinStore, repo_dir: Path, tmp_path: Path, *, saved_config: bool = False) -> dict:
+def fill_tyk2(store: TwinStore, repo_dir: Path, tmp_path: Path, *, saved_config: bool = False,
+              simulate: dict | None = None) -> dict:
     """Fill ``store`` with the Tyk2 series as above; returns ids useful to tests.
 
     ``saved_config``: the run row carries a real configuration (so the project has a saved
@@ -59,7 +61,7 @@ def fill_tyk2(store: TwinStore, repo_dir: Path, tmp_path: Path, *, saved_config:
     # The last six were not registered by the first upload: register them now as candidates.
     store.register_compounds(PROJECT, [{"compound_id": c, "smiles": s, "inchikey": _key(s), "origin": "generated"}
                                        for c, s in everything[-LATER:]])
-    store.start_run(run_id="screen-1", project=PROJECT, kind="screen", config_json=tyk2_config_json(repo_dir, tmp_path) if saved_config else "{}",
+    store.start_run(run_id="screen-1", project=PROJECT, kind="screen", config_json=tyk2_config_json(repo_dir, tmp_path, simulate) if saved_config else "{}",
                     config_hash="x", code_version="test", results_dir=str(tmp_path / "results" / "screen-1"))
     ranked = preds.sort_values("pred_p_activity", ascending=False).reset_index(drop=True)
     store.insert_rows("rankings", [{

@@ -344,3 +344,33 @@ def test_a_big_table_is_refreshed_in_the_background_and_smarts_atoms_stay_querie
     assert list(hits["compound_id"]) == ["c0", "c1", "c2"]  # [#6] is any carbon, not "carbon without H"
     kekule = run_query(table, GridQuery(substructure="C1=CC=CC=C1", sort="compound_id"), library).rows
     assert list(kekule["compound_id"]) == ["c1"]  # a Kekule benzene finds the aromatic ring
+
+
+@pytest.mark.slow
+def test_a_queued_simulation_runs_real_md_and_lands_on_the_compound_page(tmp_path, repo_dir, monkeypatch):
+    """What-if -> queue a simulation -> the one-job queue runs a (very short) real MD of the Tyk2 pocket."""
+    import time
+
+    monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
+    web = make_web(tmp_path)
+    fill_tyk2(web.store, repo_dir, tmp_path, saved_config=True, simulate={
+        "platform": "CPU", "pocket_radius_angstrom": 6.0, "minimize_max_iterations": 20, "equilibration_steps": 10,
+        "production_steps": 20, "report_interval_steps": 5})
+    web.app.state.twin.extra["admet"] = False
+    smiles = "O=C(Nc1ccnc(NC(=O)C2CC2C)c1)c1c(Cl)cccc1Cl"
+    with web.client() as client:
+        csrf = sign_in(client, web, "alice")
+        queued = client.post("/projects/tyk2/whatif/simulate", data={"csrf_token": csrf, "smiles": smiles})
+        cid = queued.url.path.rsplit("/", 1)[-1]
+        assert queued.status_code == 200 and cid.startswith("WI-") and 'class="notice job"' in queued.text
+        web.app.state.twin.jobs.wait(900)
+        page = client.get(f"/projects/tyk2/compounds/{cid}")
+        runs = client.get("/projects/tyk2/runs")
+    job = web.app.state.twin.jobs.for_project("tyk2")[0]
+    assert job.status == "done", job.message + job.result.get("traceback", "")
+    sims = web.store.read_table("simulations", "tyk2", compound_id=cid)
+    assert len(sims) == 1 and sims["status"].iloc[0] == "ok"
+    table = re.search(r'id="simulations".*?</table>', page.text, re.S).group(0)
+    assert f"{sims['mmgbsa_kcal_mol'].iloc[0]:.4g}" in table
+    assert 'id="rmsd-' in page.text and 'data-pose="pose-' in page.text  # the trace and the 3D pose
+    assert "simulate" in text_of(runs.text) and "completed" in text_of(runs.text)

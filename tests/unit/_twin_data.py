@@ -13,7 +13,7 @@ from chem.models.predict import predict_activity
 from chem.models.registry import save_model
 from chem.models.settings import ModelSettings
 from chem.models.train import train_activity_model
-from lab_sync.store import TwinStore, utcnow
+from lab_sync.store import TwinStore
 from lab_sync.twin_records import record_model, record_predictions, series_activities
 from lab_sync.upload import upload_assay_file
 

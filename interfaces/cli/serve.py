@@ -24,7 +24,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                                                      "uploads (default: $MOLTWIN_HOME/web-staging)."),
           secure_cookies: bool = typer.Option(False, "--secure-cookies", help="HTTPS-only session cookies "
                                               "(when served behind an HTTPS proxy).")) -> None:
-    """Serve the web page for chemists: sign in, check an assay CSV, confirm to store it."""
+    """Serve the twin's web app for chemists: browse, ask what-if, SAR, runs, and upload assay results."""
     try:
         import uvicorn
 

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test test-slow test-first-run bench env clean browser postgres
+.PHONY: demo test test-slow test-first-run bench env clean browser postgres screenshots
 
 env: $(STAMP)
 
@@ -53,6 +53,10 @@ test-slow: $(STAMP) browser postgres
 # before its temporary server starts, and the server start does not time out (~1.5 min).
 test-first-run: $(STAMP)
 	$(PY) -m pytest -q --runslow tests/integration/test_first_run.py
+
+# Screenshots of the twin's web pages in docs/screenshots/ (headless Chromium over a small real Tyk2 twin).
+screenshots: $(STAMP) browser
+	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

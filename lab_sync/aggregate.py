@@ -30,10 +30,15 @@ def aggregate_measurements(measurements: pd.DataFrame) -> pd.DataFrame:
     df["pq"] = [p_qualifier(e, q) for e, q in zip(df["endpoint"], df["qualifier"])]
     df["base_endpoint"] = df["endpoint"].str.removeprefix("p")
     rows = []
-    for (cid, assay, endpoint), g in df.groupby(["compound_id", "assay_id", "base_endpoint"], sort=True):
-        exact = g[g["pq"] == "="]["p_activity"].to_numpy(float)
-        lower = g[g["pq"].isin([">", ">="])]["p_activity"].to_numpy(float)
-        upper = g[g["pq"].isin(["<", "<="])]["p_activity"].to_numpy(float)
+    # Plain arrays per group: slicing a DataFrame per group costs ~10 ms, which is minutes for 10 k compounds.
+    pq_all, p_all = df["pq"].to_numpy(), df["p_activity"].to_numpy(float)
+    uploads_all = df["upload_id"].astype(str).to_numpy()
+    groups = df.groupby(["compound_id", "assay_id", "base_endpoint"], sort=True).indices
+    for (cid, assay, endpoint), idx in sorted(groups.items()):
+        pq, p = pq_all[idx], p_all[idx]
+        exact = p[pq == "="]
+        lower = p[(pq == ">") | (pq == ">=")]
+        upper = p[(pq == "<") | (pq == "<=")]
         conflict = ""
         if exact.size:
             q, value = "=", float(exact.mean())
@@ -49,7 +54,7 @@ def aggregate_measurements(measurements: pd.DataFrame) -> pd.DataFrame:
             q, value, sd = "<", float(upper.min()), np.nan
         rows.append({"compound_id": cid, "assay_id": assay, "endpoint": endpoint, "p_qualifier": q,
                      "p_activity": round(value, 4), "p_activity_sd": sd,
-                     "n_replicates": int(len(g)), "n_censored": int(lower.size + upper.size),
+                     "n_replicates": int(len(idx)), "n_censored": int(lower.size + upper.size),
                      "conflict": conflict,
-                     "upload_ids": ",".join(sorted(set(g["upload_id"].astype(str))))})
+                     "upload_ids": ",".join(sorted(set(uploads_all[idx])))})
     return pd.DataFrame(rows, columns=AGG_COLUMNS)

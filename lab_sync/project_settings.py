@@ -1,4 +1,4 @@
-"""Per-project settings kept in the twin store (``projects`` table, migration 3)."""
+"""Per-project settings kept in the twin store (``projects`` table, migration 4)."""
 
 from __future__ import annotations
 

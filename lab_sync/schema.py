@@ -31,7 +31,7 @@ projects = Table(
     Column("name", String(200), primary_key=True),
     Column("description", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # migration 3: how NN/NN/YYYY test dates are read (ymd = ISO only, dmy, mdy)
+    # migration 4: how NN/NN/YYYY test dates are read (ymd = ISO only, dmy, mdy)
     Column("date_order", String(3), nullable=False, server_default="ymd"),
 )
 
@@ -45,7 +45,7 @@ compounds = Table(
     Column("origin", String(200), nullable=False),
     Column("provenance", Text, nullable=False, default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # migration 3: the structure as given, and the standardization steps that rewrote it
+    # migration 4: the structure as given, and the standardization steps that rewrote it
     # (server defaults only, so an insert that names neither column still works on v2 stores).
     Column("input_smiles", Text, nullable=False, server_default=""),
     Column("standardization", Text, nullable=False, server_default=""),
@@ -305,6 +305,22 @@ def _v4_input_structures(conn: Connection) -> None:
     rekey_compounds(conn)
 
 
+# -- migration 5: what a project is about, given when it is created ------------------------
+project_targets = Table(
+    "project_targets", metadata,
+    Column("project", String(200), ForeignKey("projects.name"), primary_key=True),
+    Column("target", String(200), nullable=False),  # e.g. "Tyk2"
+    Column("core_smiles", Text, nullable=False, default=""),  # series core with [*:n] R-groups, or ""
+    Column("protein_pdb", Text, nullable=False, default=""),  # path of the stored protein file, or ""
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _v5_project_targets(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[project_targets])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
@@ -313,6 +329,8 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "compounds keep their input structure and standardization steps; stored "
                  "compounds re-keyed by the stereo-keeping standardization; projects' test-date "
                  "order", _v4_input_structures),
+    Migration(5, "project targets: target name, optional series core and protein of each created project",
+              _v5_project_targets),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

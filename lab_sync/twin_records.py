@@ -15,18 +15,21 @@ from lab_sync.plates.plate_views import curve_classes_by_compound
 from lab_sync.store import TwinStore, utcnow
 
 
-def series_activities(store: TwinStore, project: str) -> tuple[pd.DataFrame, str]:
+def series_activities(store: TwinStore, project: str, *, with_smiles: bool = True) -> tuple[pd.DataFrame, str]:
     """Aggregated activities of the project's primary assay, with canonical SMILES.
 
     The primary assay is the (assay, endpoint) pair measuring the most compounds.
     Returns the table (``compound_id, smiles, p_activity, p_qualifier, p_activity_sd,
     n_replicates, ...``) and a label of the assay used ("" when there are no measurements).
+    ``with_smiles=False`` leaves the SMILES out (callers that already hold the compounds).
     """
     agg = aggregate_measurements(store.read_table("measurements", project))
     if agg.empty:
         return agg.assign(smiles=pd.Series(dtype=str)), ""
     assay, endpoint = agg.groupby(["assay_id", "endpoint"])["compound_id"].nunique().idxmax()
     agg = agg[(agg["assay_id"] == assay) & (agg["endpoint"] == endpoint)]
+    if not with_smiles:
+        return agg.reset_index(drop=True), f"{assay} ({endpoint})"
     compounds = store.read_table("compounds", project)[["compound_id", "canonical_smiles"]]
     table = agg.merge(compounds, on="compound_id", how="left").rename(columns={"canonical_smiles": "smiles"})
     # Potencies fitted from plates carry their curve classes ("complete x2, incomplete") into the report.

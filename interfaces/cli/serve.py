@@ -24,7 +24,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                                                      "uploads (default: $MOLTWIN_HOME/web-staging)."),
           secure_cookies: bool = typer.Option(False, "--secure-cookies", help="HTTPS-only session cookies "
                                               "(when served behind an HTTPS proxy).")) -> None:
-    """Serve the web page for chemists: sign in, check an assay CSV, confirm to store it."""
+    """Serve the twin's web app for chemists: browse, ask what-if, SAR, runs, and upload assay results."""
     try:
         import uvicorn
 
@@ -38,6 +38,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                                          secure_cookies=secure_cookies))
         ctx = web.state.ctx
         n_users = len(list_users(ctx.store))
+        # What-if answers are warm from the first request: the latest activity model of each project.
+        for note in web.state.twin.models.preload():
+            typer.echo(f"moltwin: note: {note}", err=True)
+        web.state.twin.models.preload_admet()
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
@@ -46,7 +50,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                    "Put it behind HTTPS and pass --secure-cookies.", err=True)
     if not n_users:
         typer.echo("moltwin: no users yet; add one with: moltwin users add NAME --role uploader", err=True)
-    typer.echo(f"MolTwin lab uploads on http://{host}:{port}/ (twin store {ctx.store.url}); Ctrl+C stops.",
+    typer.echo(f"MolTwin twin pages on http://{host}:{port}/ (twin store {ctx.store.url}); Ctrl+C stops.",
                err=True)
     uvicorn.run(web, host=host, port=port, log_level="info")
 

@@ -19,6 +19,7 @@ from interfaces.web import pages, plates, uploads
 from interfaces.web.context import WebContext, WebSettings, cached_structure_key
 from interfaces.web.staging import Staging, StagingJanitor
 from interfaces.web.throttle import SignInThrottle
+from interfaces.web.twin_routes import install_twin_pages
 from interfaces.web.updater import TriggerChoice, TwinUpdater
 from moltwin.paths import twin_home
 
@@ -95,6 +96,7 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
             response.headers.setdefault(key, value)
         return response
 
+    install_twin_pages(app, ctx)  # first: its home page replaces the project chooser at /
     app.include_router(pages.router)
     app.include_router(uploads.router)
     app.include_router(plates.router)

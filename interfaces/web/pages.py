@@ -138,18 +138,18 @@ def start_page(request: Request) -> Response:
 
 @router.get("/project")
 def choose_project(request: Request, name: str = "", new_name: str = "") -> Response:
-    """The project chooser's form: an existing project, or the name of a new one."""
+    """The project chooser's form: an existing project (a new one is created on its own page)."""
     session = current_session(request)
     if session is None:
         return signin_redirect()
-    chosen = (new_name or name).strip()
+    if new_name.strip():
+        return RedirectResponse("/projects-new?name=" + quote(new_name.strip(), safe=""), status_code=303)
     ctx = get_ctx(request)
-    if not project_allowed(ctx.store, chosen)[0]:
-        return ctx.render("projects.html", session=session, status=400,
-                          projects=[(n, project_url(n)) for n in known_projects(ctx.store)],
-                          error=f"'{chosen}' cannot be a project name: use letters, digits, '.', '_' or '-' "
-                                "(no spaces, at most 100 characters)." if chosen else "Choose a project.")
-    return RedirectResponse(project_url(chosen), status_code=303)
+    if name.strip() not in known_projects(ctx.store):
+        return ctx.message("No such project", f"There is no project '{name.strip()[:100]}'. Choose one from the list, "
+                           "or create it.", status=404, session=session,
+                           links=[("/", "All projects"), ("/projects-new", "Create a project")])
+    return RedirectResponse(project_url(name.strip()), status_code=303)
 
 
 @router.get("/projects/{name}")
@@ -159,8 +159,11 @@ def project_page(request: Request, name: str) -> Response:
         return signin_redirect()
     ctx = get_ctx(request)
     allowed, known = project_allowed(ctx.store, name)
-    if not allowed:
-        return ctx.message("No such project", f"There is no project '{name}'.", status=404, session=session)
+    if not known:  # projects are created explicitly (name, target), never by typing a new name here
+        return ctx.message("No such project", f"There is no project '{name[:100]}'. Choose one from the list, or "
+                           "create it first.", status=404, session=session,
+                           links=[("/", "All projects"), ("/projects-new?name=" + quote(name, safe="") if allowed
+                                                          else "/projects-new", "Create a project")])
     uploads = ctx.store.read_table("uploads", name)
     if len(uploads):
         uploads = uploads.sort_values("uploaded_at", ascending=False).head(20)

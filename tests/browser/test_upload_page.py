@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from lab_sync.projects import create_project
 from lab_sync.store import open_store
 from interfaces.web.app import create_app
 from interfaces.web.context import WebSettings
@@ -30,6 +31,7 @@ def served(tmp_path):
     db = str(tmp_path / "twin.db")
     store = open_store(db)
     tokens = {"alice": add_user(store, "alice", "uploader"), "vera": add_user(store, "vera", "viewer")}
+    create_project(store, "tyk2", "Tyk2", created_by="alice")  # projects are created explicitly
     app = create_app(db, WebSettings(staging_dir=tmp_path / "staging", archive_dir=tmp_path / "archive"),
                      sync_trigger=_ranking_changes)
     with socket.socket() as sock:
@@ -55,6 +57,14 @@ def _wait_for(browser, css, timeout=20):
     return WebDriverWait(browser, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def _open_tyk2(browser, url):
+    """Choose project tyk2 from the list and open its upload page."""
+    from selenium.webdriver.support.ui import Select
+
+    Select(_wait_for(browser, "#project-select")).select_by_value("tyk2")
+    _wait_for(browser, "#choose-project").click()
+
+
 def _sign_in_and_check(browser, url, name, token, csv_path):
     """Sign in, open project tyk2, choose the file and press "Check the file"."""
     browser.delete_all_cookies()
@@ -62,8 +72,7 @@ def _sign_in_and_check(browser, url, name, token, csv_path):
     _wait_for(browser, "#name").send_keys(name)
     _wait_for(browser, "#token").send_keys(token)
     _wait_for(browser, "#signin").click()
-    _wait_for(browser, "#new-project").send_keys("tyk2")
-    _wait_for(browser, "#choose-project").click()
+    _open_tyk2(browser, url)
     _wait_for(browser, "#file").send_keys(str(csv_path))
     _wait_for(browser, "#check-file").click()
     _wait_for(browser, "#n-valid")
@@ -136,8 +145,7 @@ def test_a_file_over_the_limit_is_refused_with_a_message(browser, served, tmp_pa
     _wait_for(browser, "#name").send_keys("alice")
     _wait_for(browser, "#token").send_keys(tokens["alice"])
     _wait_for(browser, "#signin").click()
-    _wait_for(browser, "#new-project").send_keys("tyk2")
-    _wait_for(browser, "#choose-project").click()
+    _open_tyk2(browser, url)
     _wait_for(browser, "#file").send_keys(str(big))
     assert "the limit is 50 MB" in _wait_for(browser, "#size-note").text  # said at once, in the page
     button = browser.find_element(By.ID, "check-file")

@@ -36,11 +36,17 @@ def test_sign_in_choose_project_and_sign_out(tmp_path):
     with web.client() as client:
         csrf = sign_in(client, web, "alice")
         assert client.cookies.get("moltwin_session")
-        bad = client.get("/project", params={"new_name": "../etc"})
-        assert bad.status_code == 400 and "cannot be a project name" in bad.text
-        page = client.get("/project", params={"new_name": "tyk2"})
-        assert page.url.path == "/projects/tyk2" and "This is a new project" in page.text
+        typo = client.get("/project", params={"name": "tky2"})
+        assert typo.status_code == 404 and "There is no project 'tky2'" in text_of(typo.text)
+        unknown = client.get("/projects/tyk2")  # never created implicitly by opening it
+        assert unknown.status_code == 404 and "create it first" in text_of(unknown.text)
+        form = client.get("/project", params={"new_name": "tyk2"})
+        assert form.url.path == "/projects-new" and 'value="tyk2"' in form.text
+        page = client.post("/projects-new", data={"csrf_token": csrf, "name": "tyk2", "target": "Tyk2"})
+        assert page.url.path == "/projects/tyk2" and "Check an assay file" in page.text
         assert 'enctype="multipart/form-data"' in page.text and hidden(page.text, "csrf_token") == csrf
+        home = client.get("/")
+        assert '<option value="tyk2">' in home.text
         out = client.post("/signout", data={"csrf_token": csrf})
         assert out.url.path == "/signin"
     assert web.store.count("sessions") == 0

@@ -124,13 +124,13 @@ def test_staged_files_are_bounded_per_user_and_in_total(tmp_path):
 
 
 def test_staging_is_cleaned_on_a_schedule(tmp_path):
-    web = make_web(tmp_path, staging_hours=0.5 / 3600, staging_clean_every_s=0.2)
+    web = make_web(tmp_path, staging_hours=5 / 3600, staging_clean_every_s=0.2)
     with web.client() as client:
         csrf = sign_in(client, web, "alice")
         assert check_file(client, csrf, _csv(1)).status_code == 200
         bytes_dir = tmp_path / "staging" / "bytes"
         assert len(list(bytes_dir.iterdir())) == 1
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while list(bytes_dir.iterdir()) and time.time() < deadline:
             time.sleep(0.1)
         assert list(bytes_dir.iterdir()) == []

@@ -24,7 +24,7 @@ def test_tyk2_ligands_convert_free_energy_to_p_activity(ligands):
 
 
 def test_tyk2_model_trains_and_predicts_its_series(ligands):
-    model = train_activity_model(ligands, ModelSettings(n_estimators=50, n_bootstrap_members=3))
+    model = train_activity_model(ligands, ModelSettings(n_estimators=50, cv_repeats=3))
     assert model.metadata["n_train"] == 16 and model.metadata["cv_folds_used"] == 5
     p = predict_activity(model, ligands)
     assert np.isfinite(p[["pred_p_activity", "lower_90", "upper_90"]].to_numpy()).all()

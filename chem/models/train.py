@@ -97,6 +97,21 @@ def _out_of_fold_table(table: TrainingTable, first, sigma: np.ndarray, conformal
     return out
 
 
+def out_of_fold_summary(meta: dict) -> dict:
+    """Out-of-fold figures shown to users (report, CLI).
+
+    The nested-CV metrics of the whole procedure (kind chosen inside each fold),
+    means over repeats, and the 1-NN baseline's out-of-fold RMSE as ``rmse_1nn_baseline``.
+    """
+    nested = meta.get("nested_cv_metrics", {})
+    shown = {k: v for k, v in nested.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    baseline = meta.get("cv_metrics", {}).get("nearest_neighbor", {}).get("rmse")
+    if isinstance(baseline, (int, float)):
+        shown["rmse_1nn_baseline"] = baseline
+    return shown
+
+
+
 def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = None,
                          progress: Progress | None = None) -> TrainedModel:
     """Train an activity model with calibrated intervals and an applicability domain.

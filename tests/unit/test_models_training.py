@@ -17,7 +17,7 @@ from moltwin.errors import ModelError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 # Small forests and two CV repeats keep the module fast; every default candidate kind takes part.
-SETTINGS = ModelSettings(n_estimators=60, cv_folds=5, cv_repeats=2)
+SETTINGS = ModelSettings(n_estimators=30, cv_folds=5, cv_repeats=2)
 CHEAP = ModelSettings(model_kinds=["knn"], cv_folds=3, cv_repeats=1)
 ESTRADIOL = "C[C@]12CC[C@H]3[C@@H](CCc4cc(O)ccc34)[C@@H]1CC[C@@H]2O"
 

@@ -139,12 +139,13 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
     if include_selected and len(usable) > 1:
         runs.append((SELECTED, usable))
     runs += [(kind, [kind]) for kind in BASELINE_KINDS if kind not in usable]
+    fit_cache: dict = {}  # the runs share folds: each fold fit of a kind is made once
     for kind, kinds in runs:
         if progress:
             progress(f"evaluate {kind}: training on {len(train)} rows")
         kind_settings = settings.model_copy(update={"model_kinds": kinds})
         start = time.perf_counter()
-        model = train_activity_model(train, kind_settings, progress=progress)
+        model = train_activity_model(train, kind_settings, progress=progress, fit_cache=fit_cache)
         train_seconds = time.perf_counter() - start
         start = time.perf_counter()
         predictions = predict_activity(model, test)

@@ -113,7 +113,7 @@ def out_of_fold_summary(meta: dict) -> dict:
 
 
 def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = None,
-                         progress: Progress | None = None) -> TrainedModel:
+                         progress: Progress | None = None, fit_cache: dict | None = None) -> TrainedModel:
     """Train an activity model with calibrated intervals and an applicability domain.
 
     Parameters
@@ -126,6 +126,9 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
         Model settings; defaults to :class:`ModelSettings()`.
     progress
         Called with a line of text after each outer fold (e.g. to print on stderr).
+    fit_cache
+        Optional dict reused across calls on the *same data and settings other than
+        ``model_kinds``*: identical fold fits are then computed once.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     for r in range(repeats):
         if progress:
             progress(f"cross-validation repeat {r + 1}/{repeats} ({len(table.y)} rows, kinds {', '.join(kinds)})")
-        results.append(run_repeat(kinds, table, settings, settings.seed + r, progress))
+        results.append(run_repeat(kinds, table, settings, settings.seed + r, progress, fit_cache))
     cv_seconds = time.perf_counter() - start
     per_kind, nested = summarize(results, table)
     best = min(kinds, key=lambda k: (per_kind[k]["rmse"], kinds.index(k)))

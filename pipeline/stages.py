@@ -104,9 +104,9 @@ def finish_filter(ctx: RunContext, result) -> dict:
 def stage_train_predict(ctx: RunContext) -> dict:
     """Train the activity model on the measured series and predict every candidate;
     every prediction goes into the twin's prediction ledger."""
-    from chem.models.predict import predict_activity
+    from chem.models.predict import attach_out_of_fold, predict_activity
     from chem.models.registry import save_model
-    from chem.models.train import train_activity_model
+    from chem.models.train import out_of_fold_summary, train_activity_model
     from lab_sync.twin_records import record_model, record_predictions
     from moltwin.paths import models_dir
 
@@ -117,14 +117,15 @@ def stage_train_predict(ctx: RunContext) -> dict:
     model_path = save_model(model, models_dir())
     kept = read_table(ctx, "filter_kept")
     pool = pd.concat([kept[["compound_id", "smiles"]], measured[["compound_id", "smiles"]]], ignore_index=True)
-    preds = predict_activity(model, pool)
+    # Measured compounds also carry their nested out-of-fold prediction (oof_*): the only
+    # model evidence the report shows for them.
+    preds = attach_out_of_fold(predict_activity(model, pool), model)
     write_table(preds, ctx, "predictions")
     with store.transaction() as conn:
         record_model(store, cfg.project, model, str(model_path), cfg.model.model_dump_json(), conn=conn)
         record_predictions(store, cfg.project, preds, model.model_id, ctx.run_id, conn=conn)
-    cv = model.metadata.get("cv_metrics", {}).get(model.kind, {})
     return {"model_id": model.model_id, "model_kind": model.kind, "n_train": int(len(train)),
-            "cv_metrics": {k: v for k, v in cv.items() if isinstance(v, (int, float))},
+            "cv_metrics": out_of_fold_summary(model.metadata),
             "n_predicted": int(len(preds))}
 
 

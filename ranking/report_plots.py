@@ -51,13 +51,16 @@ def figure_to_svg(fig: Figure, name: str) -> str:
 
 
 def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
-    """Predicted vs measured pActivity with 80 % intervals; censored points as triangles.
+    """Out-of-fold predicted vs measured pActivity with 80 % intervals; censored points as triangles.
 
-    Out-of-fold predictions (``cv_pred_p_activity``, ``cv_lower_80``, ``cv_upper_80``) are
-    used when the table has them: a model's prediction for its own training compound is
-    a fit, not a test, and would flatter the model.
+    Only out-of-fold predictions (``oof_pred_p_activity``, ``oof_lower_80``, ``oof_upper_80``,
+    written by the train-predict stage) are drawn: a model's prediction for its own
+    training compound is a fit, not a test, and would flatter the model. Without them
+    there is no plot (``None``).
     """
-    prefix = "cv_" if _numeric(table, "cv_pred_p_activity").notna().any() else ""
+    prefix = "oof_"
+    if not _numeric(table, "oof_pred_p_activity").notna().any():
+        return None
     measured = _numeric(table, "measured_p_activity")
     predicted = _numeric(table, f"{prefix}pred_p_activity")
     both = measured.notna() & predicted.notna()
@@ -87,12 +90,12 @@ def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
     if exact.sum() >= 2:
         rmse = float(np.sqrt(np.mean((predicted[exact] - measured[exact]) ** 2)))
         inside = ((measured >= lower) & (measured <= upper))[exact].mean()
-        ax.set_title(f"RMSE {rmse:.2f} on {int(exact.sum())} exact points; "
+        ax.set_title(f"Out-of-fold RMSE {rmse:.2f} on {int(exact.sum())} exact points; "
                      f"{inside:.0%} inside 80 % interval", fontsize=9)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured pActivity")
-    ax.set_ylabel(f"{'out-of-fold ' if prefix else ''}predicted pActivity (80 % interval)")
+    ax.set_ylabel("out-of-fold predicted pActivity (80 % interval)")
     ax.legend(fontsize=8, loc="upper left")
     return figure_to_svg(fig, "pred-vs-measured")
 

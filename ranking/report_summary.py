@@ -57,7 +57,12 @@ def funnel_line(funnel: list[dict], n_ranked: int) -> str:
 
 
 def model_line(model) -> str:
-    """One line on the activity model's cross-validated quality (``""`` without a model)."""
+    """One line on the activity model's out-of-fold quality (``""`` without a model).
+
+    The metrics are out-of-fold (nested cross-validation: the model kind chosen again
+    inside each fold), never the model's fit to its own training data; the 1-NN
+    baseline's out-of-fold RMSE follows when the stage recorded it.
+    """
     if model is None:
         return ""
     shown, seen = [], set()
@@ -67,7 +72,10 @@ def model_line(model) -> str:
             continue
         seen.add(label)
         shown.append(f"{label} {value:.{digits}f}")
-    quality = f"cross-validated {', '.join(shown)}" if shown else "no cross-validation metrics"
+    quality = f"out-of-fold {', '.join(shown)}" if shown else "no out-of-fold metrics"
+    baseline = model.cv_metrics.get("rmse_1nn_baseline")
+    if isinstance(baseline, (int, float)) and not math.isnan(baseline):
+        quality += f" (1-NN baseline RMSE {baseline:.2f})"
     return f"{quality} on {model.n_train} measurements ({model.model_id})"
 
 

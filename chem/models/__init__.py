@@ -13,7 +13,8 @@ from importlib import import_module
 # must not pull in scikit-learn and SciPy, which would slow every CLI command.
 _EXPORTS = {
     "evaluate_models": "chem.models.evaluate", "predict_activity": "chem.models.predict",
-    "prediction_failures": "chem.models.predict", "list_models": "chem.models.registry",
+    "prediction_failures": "chem.models.predict", "attach_out_of_fold": "chem.models.predict",
+    "iter_predictions": "chem.models.predict", "list_models": "chem.models.registry",
     "load_model": "chem.models.registry", "save_model": "chem.models.registry",
     "ModelSettings": "chem.models.settings", "split_rows": "chem.models.splits",
     "train_activity_model": "chem.models.train", "TrainedModel": "chem.models.trained_model",

@@ -1,22 +1,35 @@
-"""Normalized split/cross conformal prediction intervals.
+"""Normalized (and, where the data allow, Mondrian) conformal intervals, via crepes.
 
-Nonconformity score of a held-out measurement: ``|y - y_hat| / sigma`` with
-``sigma = spread + floor``, where ``spread`` is the model's own per-molecule
-uncertainty (:mod:`chem.models.estimators`) and ``floor`` a small constant that
-stops intervals collapsing where all ensemble members happen to agree. The
-scores come from out-of-fold predictions of the cross-validation that also
-chooses the model kind (cross-conformal). For level ``a`` the multiplier
-``q_a`` is the ceil((n+1)a)-th smallest score, the finite-sample conformal
-quantile, and the interval is ``y_hat +/- q_a * sigma``: molecules the model is
-unsure about get wider intervals while the share of covered measurements
-stays near ``a`` on data like the training data.
+Calibration data are the *nested* out-of-fold residuals of
+:mod:`chem.models.train`: for every exact measurement, ``y - y_hat`` where
+``y_hat`` came from a model whose kind was chosen, and which was fitted,
+without that compound. Intervals are therefore valid for the whole
+"choose a kind, then fit" procedure, not just for one fixed model.
+
+Each residual is normalized by ``sigma = spread + floor``: ``spread`` is the
+model's own per-molecule uncertainty (:mod:`chem.models.estimators`) and
+``floor`` a small constant that stops intervals collapsing where all ensemble
+members agree. For a new molecule the interval is ``y_hat +/- q_a * sigma``
+with ``q_a`` the finite-sample conformal quantile of the normalized scores
+(``crepes.ConformalRegressor``).
+
+Mondrian: calibration compounds are binned by applicability domain (their
+out-of-fold max Tanimoto similarity to the training set, cut at terciles), and
+each bin gets its own quantile, so far-from-data compounds get the wider
+intervals their larger errors call for. This only happens when every bin keeps
+at least ``mondrian_min_bin`` distinct calibration compounds; otherwise one
+normalized calibration is used for all.
+
+With repeated cross-validation the residuals of all repeats are pooled; each
+compound then contributes one residual per repeat.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 
 import numpy as np
+from crepes import ConformalRegressor
 
 # Fraction of the training activity standard deviation added to every spread.
 SPREAD_FLOOR_FRACTION = 0.05
@@ -31,32 +44,86 @@ def spread_floor(y: np.ndarray) -> float:
     return max(SPREAD_FLOOR_FRACTION * float(np.std(y)), 0.01)
 
 
-def nonconformity_scores(y: np.ndarray, prediction: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Normalized nonconformity ``|y - prediction| / sigma`` of calibration measurements."""
-    return np.abs(np.asarray(y, float) - prediction) / sigma
+def domain_bin_edges(similarity: np.ndarray, n_compounds: int, min_per_bin: int) -> list[float]:
+    """Inner tercile edges of calibration similarities, or ``[]`` (one bin) when a bin would be too small.
 
-
-def conformal_quantile(scores: np.ndarray, level: float) -> float:
-    """Finite-sample conformal quantile of the scores for a coverage level.
-
-    With n scores this is the ceil((n+1) level)-th smallest; when that rank
-    exceeds n (tiny calibration sets) the largest score is used, which makes
-    the interval slightly optimistic and is noted in the model metadata.
+    Parameters
+    ----------
+    similarity
+        Out-of-fold max Tanimoto similarity of each calibration compound to its training fold.
+    n_compounds
+        Distinct calibration compounds (repeats of one compound count once).
+    min_per_bin
+        Fewest distinct compounds every bin must keep.
     """
-    scores = np.sort(np.asarray(scores, float))
-    if scores.size == 0:
-        raise ValueError("no calibration scores")
-    rank = math.ceil((scores.size + 1) * level)
-    return float(scores[min(rank, scores.size) - 1])
+    if n_compounds < 3 * min_per_bin:
+        return []
+    edges = np.quantile(similarity, [1 / 3, 2 / 3])
+    return [] if edges[0] >= edges[1] else [float(e) for e in edges]
 
 
-def calibrated_std(sigma: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Calibrated one-standard-deviation uncertainty: sigma times the 68.27 % score quantile."""
-    return sigma * conformal_quantile(scores, ONE_SIGMA_LEVEL)
+def domain_bins(similarity: np.ndarray, edges: list[float]) -> np.ndarray:
+    """Bin index per molecule: 0 = least similar tercile ... (all 0 without edges)."""
+    return np.digitize(np.asarray(similarity, float), edges) if edges else np.zeros(len(similarity), int)
 
 
-def interval_bounds(prediction: np.ndarray, sigma: np.ndarray, scores: np.ndarray,
-                    level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of the ``level`` conformal interval around each prediction."""
-    half_width = conformal_quantile(scores, level) * sigma
-    return prediction - half_width, prediction + half_width
+class NormalizedConformal:
+    """Normalized, optionally Mondrian, conformal calibration (a thin layer over crepes).
+
+    Parameters
+    ----------
+    residuals
+        ``y - y_hat`` of the calibration measurements (out-of-fold).
+    sigmas
+        Their ``spread + floor``.
+    bins
+        Mondrian bin per calibration measurement (all zeros: one calibration).
+    """
+
+    def __init__(self, residuals: np.ndarray, sigmas: np.ndarray, bins: np.ndarray) -> None:
+        self.residuals = np.asarray(residuals, float)
+        self.sigmas = np.asarray(sigmas, float)
+        self.bins = np.asarray(bins, int)
+        self._mondrian = len(np.unique(self.bins)) > 1
+        self._crepes = ConformalRegressor().fit(self.residuals, sigmas=self.sigmas,
+                                                bins=self.bins if self._mondrian else None)
+
+    def bounds(self, prediction: np.ndarray, sigma: np.ndarray, bins: np.ndarray,
+               level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the ``level`` interval around each prediction.
+
+        With too few calibration points for a level crepes returns infinite bounds;
+        they are replaced by the largest calibration score (slightly optimistic,
+        flagged as ``calibration_rank_capped`` in the model metadata).
+        """
+        prediction = np.asarray(prediction, float)
+        sigma = np.asarray(sigma, float)
+        if len(prediction) == 0:
+            return np.zeros(0), np.zeros(0)
+        kwargs = {"bins": np.asarray(bins, int)} if self._mondrian else {}
+        with warnings.catch_warnings():  # "too few calibration examples": handled just below
+            warnings.simplefilter("ignore", UserWarning)
+            interval = self._crepes.predict_int(prediction, sigmas=sigma, confidence=level, **kwargs)
+        lower, upper = interval[:, 0].astype(float), interval[:, 1].astype(float)
+        capped = ~np.isfinite(lower) | ~np.isfinite(upper)
+        if capped.any():
+            half = self.max_score() * sigma
+            lower = np.where(capped, prediction - half, lower)
+            upper = np.where(capped, prediction + half, upper)
+        return lower, upper
+
+    def max_score(self) -> float:
+        """Largest normalized calibration score."""
+        return float(np.max(np.abs(self.residuals) / self.sigmas))
+
+    def multipliers(self, level: float) -> dict[str, float]:
+        """Interval half-width in units of sigma, per bin (``"all"`` without Mondrian bins)."""
+        out = {}
+        for b in (np.unique(self.bins) if self._mondrian else [0]):
+            lower, upper = self.bounds(np.zeros(1), np.ones(1), np.array([b]), level)
+            out[str(int(b)) if self._mondrian else "all"] = float((upper[0] - lower[0]) / 2)
+        return out
+
+    def is_mondrian(self) -> bool:
+        """Whether per-bin (Mondrian) quantiles are in use."""
+        return self._mondrian

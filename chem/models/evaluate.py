@@ -1,4 +1,9 @@
-"""Benchmark activity-model kinds on a held-out split, against a mean-predictor baseline.
+"""Benchmark activity-model kinds on a held-out split, beside the nested choice and two baselines.
+
+Rows: every candidate kind trained alone; ``selected`` (the full training procedure,
+kind chosen by repeated CV, intervals calibrated by nested CV: what a user gets);
+and the ``nearest_neighbor`` (1-NN) and ``mean_baseline`` predictors, so a model
+that only echoes its nearest training value is visible.
 
 Regression and coverage metrics use the exact (``=``/``~``) test measurements;
 censored test rows are counted but not scored, since they have no exact value.
@@ -17,12 +22,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from chem.models.censored import qualifier_directions
 from chem.models.predict import predict_activity
-from chem.models.settings import ModelSettings, level_tag
+from chem.models.nested_cv import Progress
+from chem.models.settings import BASELINE_KINDS, ModelSettings, level_tag
 from chem.models.splits import SplitKind, split_rows
-from chem.models.train import train_activity_model
-from moltwin import progress
+from chem.models.train import candidate_kinds, train_activity_model
 
 BASELINE_KIND = "mean_baseline"
+SELECTED = "selected"
 
 
 def score_predictions(y: np.ndarray, predictions: pd.DataFrame, levels: list[float],
@@ -57,6 +63,15 @@ def score_predictions(y: np.ndarray, predictions: pd.DataFrame, levels: list[flo
         row[f"coverage_{tag}"] = float(np.mean((y >= lower) & (y <= upper))) if len(y) else np.nan
         row[f"mean_width_{tag}"] = float(np.mean(upper - lower)) if len(y) else np.nan
     in_domain = table["in_domain"].to_numpy(dtype=bool)
+    similarity = table["max_train_similarity"].to_numpy(dtype=float)
+    if len(y) >= 3:  # coverage of the first level per similarity tercile of the test compounds
+        tag = level_tag(levels[0])
+        tercile = np.digitize(similarity, np.quantile(similarity, [1 / 3, 2 / 3]))
+        hit = (y >= table[f"lower_{tag}"].to_numpy()) & (y <= table[f"upper_{tag}"].to_numpy())
+        for t in range(3):
+            sel = tercile == t
+            row[f"coverage_{tag}_sim_tercile_{t + 1}"] = float(hit[sel].mean()) if sel.any() else np.nan
+            row[f"rmse_sim_tercile_{t + 1}"] = float(np.sqrt(np.mean(residual[sel] ** 2))) if sel.any() else np.nan
     row["fraction_in_domain"] = float(in_domain.mean()) if len(y) else np.nan
     row["rmse_in_domain"] = float(np.sqrt(np.mean(residual[in_domain] ** 2))) if in_domain.any() else np.nan
     row["rmse_out_of_domain"] = (float(np.sqrt(np.mean(residual[~in_domain] ** 2)))
@@ -72,8 +87,9 @@ def score_predictions(y: np.ndarray, predictions: pd.DataFrame, levels: list[flo
 
 def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSettings | None = None,
                     date_col: str | None = None, test_fraction: float = 0.2,
-                    activity_threshold_p: float = 6.0) -> pd.DataFrame:
-    """Train each candidate kind (and a mean baseline) on a training split and score it on the test split.
+                    activity_threshold_p: float = 6.0, progress: Progress | None = None,
+                    include_selected: bool = True) -> pd.DataFrame:
+    """Train each candidate kind, the selected model and the baselines on a training split; score on the test split.
 
     Parameters
     ----------
@@ -90,14 +106,21 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
         Share of rows held out.
     activity_threshold_p
         p-activity at or above which a compound counts as active (ROC-AUC, PR-AUC).
+    progress
+        Called with a line of text as training proceeds (e.g. to print on stderr).
+    include_selected
+        Also train the full procedure (``selected`` row, kind chosen by CV).
 
     Returns
     -------
     pandas.DataFrame
-        One row per model kind: ``split, model_kind, n_train, n_test, n_test_censored,
-        n_scored, rmse, mae, r2, spearman, coverage_<pct>, mean_width_<pct>,
+        One row per model: ``split, model_kind, chosen_kind, n_train, n_test,
+        n_test_censored, n_scored, rmse, mae, r2, spearman, coverage_<pct>,
+        mean_width_<pct>, coverage_<first pct>_sim_tercile_<1-3>, rmse_sim_tercile_<1-3>
+        (test compounds by max similarity to training, tercile 1 least similar),
         fraction_in_domain, rmse_in_domain, rmse_out_of_domain, activity_threshold_p,
-        n_test_active, roc_auc, pr_auc, train_seconds, predict_seconds``.
+        n_test_active, roc_auc, pr_auc, train_seconds, predict_seconds``. Kinds that do
+        not apply at this size (an exact GP above ``gp_max_compounds``) are left out.
     """
     settings = settings or ModelSettings()
     data = data.reset_index(drop=True)
@@ -108,21 +131,30 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
     y_test = pd.to_numeric(test["p_activity"], errors="coerce").to_numpy(dtype=float)
     y_test = np.where(exact, y_test, np.nan)  # censored rows are not scored
     records = []
-    kinds = list(dict.fromkeys([*settings.model_kinds, BASELINE_KIND]))
-    progress.begin_items("evaluate", len(kinds))
-    for kind in kinds:
-        kind_settings = settings.model_copy(update={"model_kinds": [kind]})
+    usable, skipped = candidate_kinds(settings, len(train))
+    for note in skipped:
+        if progress:
+            progress(f"skipped {note}")
+    runs = [(kind, [kind]) for kind in usable]
+    if include_selected and len(usable) > 1:
+        runs.append((SELECTED, usable))
+    runs += [(kind, [kind]) for kind in BASELINE_KINDS if kind not in usable]
+    fit_cache: dict = {}  # the runs share folds: each fold fit of a kind is made once
+    for kind, kinds in runs:
+        if progress:
+            progress(f"evaluate {kind}: training on {len(train)} rows")
+        kind_settings = settings.model_copy(update={"model_kinds": kinds})
         start = time.perf_counter()
-        model = train_activity_model(train, kind_settings)
+        model = train_activity_model(train, kind_settings, progress=progress, fit_cache=fit_cache)
         train_seconds = time.perf_counter() - start
         start = time.perf_counter()
         predictions = predict_activity(model, test)
         predict_seconds = time.perf_counter() - start
-        row = {"split": split, "model_kind": kind, "n_train": model.metadata["n_train"],
+        row = {"split": split, "model_kind": kind, "chosen_kind": model.kind, "n_train": model.metadata["n_train"],
                "n_test": int(len(test)), "n_test_censored": int((~exact).sum())}
         row.update(score_predictions(y_test, predictions, settings.interval_levels, activity_threshold_p))
         row.update(train_seconds=round(train_seconds, 2), predict_seconds=round(predict_seconds, 3))
         records.append(row)
-        progress.item_done("evaluate", f"{kind}: RMSE {row.get('rmse', float('nan')):.2f} "
-                                       f"(train {train_seconds:.1f} s)")
+        if progress:
+            progress(f"{kind}: RMSE {row.get('rmse', float('nan')):.2f} (train {train_seconds:.1f} s)")
     return pd.DataFrame.from_records(records)

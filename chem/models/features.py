@@ -88,7 +88,8 @@ def featurize_smiles(smiles: list[str], settings: ModelSettings) -> FeatureBatch
     smiles
         Input SMILES, one per compound.
     settings
-        Feature choice (``features``, ``morgan_radius``, ``morgan_n_bits``).
+        Feature choice (``features``, ``morgan_radius``, ``morgan_n_bits``,
+        ``morgan_chirality``).
 
     Returns
     -------
@@ -96,7 +97,8 @@ def featurize_smiles(smiles: list[str], settings: ModelSettings) -> FeatureBatch
         Features for the parsable rows plus a per-row ``ok`` mask and error text.
     """
     generator = rdFingerprintGenerator.GetMorganGenerator(
-        radius=settings.morgan_radius, fpSize=settings.morgan_n_bits)
+        radius=settings.morgan_radius, fpSize=settings.morgan_n_bits,
+        includeChirality=settings.morgan_chirality)
     counts, descriptors, canonical, errors, ok = [], [], [], [], []
     for smi in smiles:
         mol, error = parse_smiles(smi)

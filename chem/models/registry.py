@@ -3,7 +3,7 @@
 The model id is deterministic (training-data hash + settings hash), so
 retraining on the same data with the same settings writes to the same folder;
 ``metadata.json`` keeps the creation time and provenance. ``model.joblib`` holds
-the scikit-learn estimator and numpy arrays only (no RDKit Mols, no pydantic
+the scikit-learn estimator, numpy arrays and the out-of-fold table only (no RDKit Mols, no pydantic
 objects: settings are stored as plain JSON). joblib files are pickles, so load
 only registries you trust.
 """
@@ -47,7 +47,11 @@ def save_model(model: TrainedModel, registry_dir: str | Path) -> Path:
     payload = {"format_version": model.format_version, "model_id": model.model_id, "kind": model.kind,
                "estimator": model.estimator, "settings": model.settings.model_dump(mode="json"),
                "train_bits_packed": model.train_bits_packed, "train_smiles": list(model.train_smiles),
-               "calibration_scores": model.calibration_scores, "sigma_floor": model.sigma_floor}
+               "calibration_residuals": model.calibration_residuals,
+               "calibration_sigmas": model.calibration_sigmas, "calibration_bins": model.calibration_bins,
+               "domain_bin_edges": list(model.domain_bin_edges),
+               "ad_similarity_cutoff": model.ad_similarity_cutoff, "sigma_floor": model.sigma_floor,
+               "out_of_fold": model.out_of_fold}
     # Write into a sibling temp folder and swap it in, so a crash never leaves half a model.
     staging = Path(tempfile.mkdtemp(prefix=f".{model.model_id}-", dir=root))
     try:
@@ -82,7 +86,12 @@ def load_model(registry_dir: str | Path, model_id: str) -> TrainedModel:
     return TrainedModel(model_id=payload["model_id"], kind=payload["kind"], estimator=payload["estimator"],
                         settings=ModelSettings.model_validate(payload["settings"]),
                         train_bits_packed=payload["train_bits_packed"], train_smiles=payload["train_smiles"],
-                        calibration_scores=payload["calibration_scores"], sigma_floor=payload["sigma_floor"],
+                        calibration_residuals=payload["calibration_residuals"],
+                        calibration_sigmas=payload["calibration_sigmas"],
+                        calibration_bins=payload["calibration_bins"],
+                        domain_bin_edges=payload["domain_bin_edges"],
+                        ad_similarity_cutoff=payload["ad_similarity_cutoff"], sigma_floor=payload["sigma_floor"],
+                        out_of_fold=payload["out_of_fold"],
                         metadata=json.loads(metadata_file.read_text()))
 
 

@@ -1,10 +1,18 @@
-"""Train an activity model: choose the kind by cross-validation, calibrate, fit on all data.
+"""Train an activity model: nested, repeated CV for honest evidence and intervals; fit on all data.
 
-The same K-fold run does two jobs. Its out-of-fold RMSE (censoring-aware, see
-:mod:`chem.models.censored`) picks the model kind, and the chosen kind's
-out-of-fold predictions and spreads give the conformal calibration scores
-(:mod:`chem.models.conformal`). Folds group identical canonical SMILES so that
-replicates never sit on both sides of a split.
+Steps (:mod:`chem.models.nested_cv` does the cross-validation):
+
+1. Repeated outer CV (``cv_repeats`` runs below ``repeat_below_compounds`` rows,
+   else one). Every candidate kind and both baselines (1-NN, mean) get plain
+   out-of-fold figures; inside every outer fold the kind is also chosen again
+   on the outer training rows only, giving *nested* out-of-fold predictions.
+2. The kind with the lowest mean CV RMSE over repeats is refitted on all rows.
+3. The nested out-of-fold residuals, normalized by each model's own spread,
+   calibrate the conformal intervals (:mod:`chem.models.conformal`), per
+   applicability-domain bin where each bin keeps enough compounds.
+4. Every training compound keeps its nested out-of-fold prediction, interval
+   and the kind that made it (``TrainedModel.out_of_fold``, first repeat): the
+   only predictions shown for measured compounds.
 """
 
 from __future__ import annotations
@@ -15,58 +23,16 @@ from importlib import metadata as importlib_metadata
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
-from chem.models.censored import censored_residuals, fit_with_censoring
-from chem.models.conformal import conformal_quantile, nonconformity_scores, spread_floor
+from chem.models.censored import fit_with_censoring
+from chem.models.conformal import (ONE_SIGMA_LEVEL, NormalizedConformal, domain_bin_edges, domain_bins,
+                                   spread_floor)
 from chem.models.domain import domain_scores
-from chem.models.estimators import predict_with_spread
 from chem.models.features import pack_bits
+from chem.models.nested_cv import Progress, group_folds, n_repeats, run_repeat, summarize  # noqa: F401
 from chem.models.settings import ModelSettings, level_tag
 from chem.models.trained_model import MODEL_FORMAT_VERSION, TrainedModel
-from chem.models.training_data import (TrainingTable, prepare_training_table, settings_hash,
-                                       training_data_hash)
-
-
-def group_folds(smiles: list[str], n_folds: int, seed: int) -> np.ndarray:
-    """Fold number per row; rows with the same canonical SMILES share a fold."""
-    groups, inverse = np.unique(np.asarray(smiles, dtype=object), return_inverse=True)
-    n_folds = max(2, min(n_folds, len(groups)))
-    order = np.random.default_rng(seed).permutation(len(groups))
-    fold_of_group = np.empty(len(groups), dtype=int)
-    fold_of_group[order] = np.arange(len(groups)) % n_folds
-    return fold_of_group[inverse]
-
-
-def regression_metrics(y: np.ndarray, direction: np.ndarray, prediction: np.ndarray) -> dict:
-    """RMSE over all rows (censoring-aware) plus MAE, R² and Spearman on the exact rows."""
-    exact = direction == 0
-    residual = censored_residuals(y, direction, prediction)
-    ye, pe = y[exact], prediction[exact]
-    ss_tot = float(((ye - ye.mean()) ** 2).sum())
-    spearman = spearmanr(ye, pe).statistic if np.ptp(pe) > 0 and np.ptp(ye) > 0 else float("nan")
-    return {"rmse": float(np.sqrt(np.mean(residual ** 2))),
-            "rmse_exact": float(np.sqrt(np.mean((pe - ye) ** 2))),
-            "mae_exact": float(np.mean(np.abs(pe - ye))),
-            "r2_exact": 1.0 - float(((pe - ye) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-            "spearman_exact": float(spearman)}
-
-
-def cross_validate_kind(kind: str, table: TrainingTable, folds: np.ndarray,
-                        settings: ModelSettings) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Out-of-fold predictions, raw spreads and metrics for one model kind."""
-    prediction = np.zeros(len(table.y))
-    spread = np.zeros(len(table.y))
-    start = time.perf_counter()
-    for fold in np.unique(folds):
-        test = folds == fold
-        train = ~test
-        model = fit_with_censoring(kind, table.X[train], table.y[train], table.direction[train],
-                                   settings, settings.seed)
-        prediction[test], spread[test] = predict_with_spread(model, table.X[test])
-    metrics = regression_metrics(table.y, table.direction, prediction)
-    metrics["cv_seconds"] = round(time.perf_counter() - start, 3)
-    return prediction, spread, metrics
+from chem.models.training_data import TrainingTable, prepare_training_table, settings_hash, training_data_hash
 
 
 def _json_safe(value: object) -> object:
@@ -84,7 +50,70 @@ def _code_version() -> str:
         return "unknown"
 
 
-def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = None) -> TrainedModel:
+def candidate_kinds(settings: ModelSettings, n_rows: int) -> tuple[list[str], list[str]]:
+    """Kinds that take part for a series of ``n_rows`` rows, and the ones skipped (with why)."""
+    kinds, skipped = [], []
+    for kind in settings.model_kinds:
+        if kind == "gaussian_process" and n_rows > settings.gp_max_compounds:
+            skipped.append(f"gaussian_process: {n_rows} rows > gp_max_compounds {settings.gp_max_compounds}")
+        elif kind == "gaussian_process" and settings.features == "descriptors":
+            skipped.append("gaussian_process: needs Morgan count features")
+        else:
+            kinds.append(kind)
+    return (kinds or ["knn"]), skipped
+
+
+def _rmse(values: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(values ** 2))) if len(values) else float("nan")
+
+
+def error_by_domain(residual: np.ndarray, similarity: np.ndarray, cutoff: float) -> dict:
+    """Out-of-fold RMSE per similarity tercile and inside / outside the domain cut-off."""
+    edges = np.quantile(similarity, [1 / 3, 2 / 3]) if len(similarity) >= 3 else np.array([0.0, 0.0])
+    tercile = np.digitize(similarity, edges)
+    rows = {f"tercile_{t + 1}": {"similarity_range": [float(similarity[tercile == t].min()),
+                                                      float(similarity[tercile == t].max())],
+                                 "n": int((tercile == t).sum()), "rmse": _rmse(residual[tercile == t])}
+            for t in range(3) if (tercile == t).any()}
+    inside = similarity >= cutoff
+    rows["in_domain"] = {"n": int(inside.sum()), "rmse": _rmse(residual[inside])}
+    rows["out_of_domain"] = {"n": int((~inside).sum()), "rmse": _rmse(residual[~inside])}
+    return rows
+
+
+def _out_of_fold_table(table: TrainingTable, first, sigma: np.ndarray, conformal: NormalizedConformal,
+                       edges: list[float], settings: ModelSettings) -> pd.DataFrame:
+    """Per training row: nested out-of-fold prediction, calibrated std and bounds (first repeat)."""
+    bins = domain_bins(first.similarity, edges)
+    out = pd.DataFrame({"compound_id": table.compound_ids, "smiles": table.smiles,
+                        "oof_pred_p_activity": first.nested_prediction})
+    lower, upper = conformal.bounds(first.nested_prediction, sigma, bins, ONE_SIGMA_LEVEL)
+    out["oof_pred_std"] = (upper - lower) / 2
+    for level in settings.interval_levels:
+        lower, upper = conformal.bounds(first.nested_prediction, sigma, bins, level)
+        out[f"oof_lower_{level_tag(level)}"], out[f"oof_upper_{level_tag(level)}"] = lower, upper
+    out["oof_max_train_similarity"] = first.similarity
+    out["oof_model_kind"] = first.nested_kind.astype(str)
+    return out
+
+
+def out_of_fold_summary(meta: dict) -> dict:
+    """Out-of-fold figures shown to users (report, CLI).
+
+    The nested-CV metrics of the whole procedure (kind chosen inside each fold),
+    means over repeats, and the 1-NN baseline's out-of-fold RMSE as ``rmse_1nn_baseline``.
+    """
+    nested = meta.get("nested_cv_metrics", {})
+    shown = {k: v for k, v in nested.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    baseline = meta.get("cv_metrics", {}).get("nearest_neighbor", {}).get("rmse")
+    if isinstance(baseline, (int, float)):
+        shown["rmse_1nn_baseline"] = baseline
+    return shown
+
+
+
+def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = None,
+                         progress: Progress | None = None, fit_cache: dict | None = None) -> TrainedModel:
     """Train an activity model with calibrated intervals and an applicability domain.
 
     Parameters
@@ -95,11 +124,17 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
         ``<=``, ``>``, ``>=``). Censored rows are used, never dropped.
     settings
         Model settings; defaults to :class:`ModelSettings()`.
+    progress
+        Called with a line of text after each outer fold (e.g. to print on stderr).
+    fit_cache
+        Optional dict reused across calls on the *same data and settings other than
+        ``model_kinds``*: identical fold fits are then computed once.
 
     Returns
     -------
     TrainedModel
-        The best kind by cross-validated RMSE, refitted on all usable rows.
+        The best kind by repeated-CV RMSE, refitted on all usable rows, with
+        nested out-of-fold predictions for every training row.
 
     Raises
     ------
@@ -108,47 +143,69 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     """
     settings = settings or ModelSettings()
     table = prepare_training_table(data, settings)
-    folds = group_folds(table.smiles, settings.cv_folds, settings.seed)
-    cv_results = {kind: cross_validate_kind(kind, table, folds, settings) for kind in settings.model_kinds}
-    best = min(settings.model_kinds, key=lambda kind: cv_results[kind][2]["rmse"])
-    oof_prediction, oof_spread, _ = cv_results[best]
+    kinds, skipped = candidate_kinds(settings, len(table.y))
+    repeats = n_repeats(len(table.y), settings)
+    start = time.perf_counter()
+    results = []
+    for r in range(repeats):
+        if progress:
+            progress(f"cross-validation repeat {r + 1}/{repeats} ({len(table.y)} rows, kinds {', '.join(kinds)})")
+        results.append(run_repeat(kinds, table, settings, settings.seed + r, progress, fit_cache))
+    cv_seconds = time.perf_counter() - start
+    per_kind, nested = summarize(results, table)
+    best = min(kinds, key=lambda k: (per_kind[k]["rmse"], kinds.index(k)))
 
-    floor = spread_floor(table.y[table.direction == 0])
     exact = table.direction == 0
-    scores = nonconformity_scores(table.y[exact], oof_prediction[exact], oof_spread[exact] + floor)
+    floor = spread_floor(table.y[exact])
+    residuals = np.concatenate([(table.y - r.nested_prediction)[exact] for r in results])
+    sigmas = np.concatenate([(r.nested_spread + floor)[exact] for r in results])
+    similarities = np.concatenate([r.similarity[exact] for r in results])
+    edges = domain_bin_edges(results[0].similarity[exact], len(set(np.asarray(table.smiles)[exact])),
+                             settings.mondrian_min_bin)
+    bins = domain_bins(similarities, edges)
+    conformal = NormalizedConformal(residuals, sigmas, bins)
+    ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(similarities, settings.ad_quantile)))
+    out_of_fold = _out_of_fold_table(table, results[0], results[0].nested_spread + floor, conformal, edges, settings)
 
+    if progress:
+        progress(f"fitting {best} on all {len(table.y)} rows")
     start = time.perf_counter()
     estimator = fit_with_censoring(best, table.X, table.y, table.direction, settings, settings.seed)
     fit_seconds = time.perf_counter() - start
 
     nn_similarity, _ = domain_scores(table.bits, table.bits, settings.ad_k_neighbors, exclude_self=True)
-    data_sha = training_data_hash(table)
-    settings_sha = settings_hash(settings)
+    data_sha, settings_sha = training_data_hash(table), settings_hash(settings)
     y_exact = table.y[exact]
+    n_cal = int(exact.sum())
     meta = {
         "model_id": f"act-{data_sha[:12]}-{settings_sha[:8]}",
-        "model_format_version": MODEL_FORMAT_VERSION,
-        "code_version": _code_version(),
+        "model_format_version": MODEL_FORMAT_VERSION, "code_version": _code_version(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "training_data_sha256": data_sha,
-        "settings_sha256": settings_sha,
+        "training_data_sha256": data_sha, "settings_sha256": settings_sha,
         "settings": settings.model_dump(mode="json"),
-        "model_kind": best,
+        "model_kind": best, "candidate_kinds": kinds, "skipped_kinds": skipped,
         "hyperparameters": {k: _json_safe(v) for k, v in estimator.get_params().items()},
-        "cv_folds_used": int(len(np.unique(folds))),
-        "cv_metrics": {kind: cv_results[kind][2] for kind in settings.model_kinds},
+        "fitted_parameters": (estimator.get_fitted_params() if hasattr(estimator, "get_fitted_params") else {}),
+        "cv_folds_used": int(len(np.unique(results[0].folds))), "cv_repeats": repeats,
+        "evidence": "out-of-fold (nested, repeated cross-validation)",
+        "cv_metrics": per_kind, "nested_cv_metrics": nested, "cv_seconds": round(cv_seconds, 3),
         **table.counts,
-        "activity_mean_p": float(y_exact.mean()),
-        "activity_std_p": float(y_exact.std()),
+        "activity_mean_p": float(y_exact.mean()), "activity_std_p": float(y_exact.std()),
         "activity_range_p": [float(table.y.min()), float(table.y.max())],
-        "sigma_floor": floor,
-        "n_calibration": int(exact.sum()),
-        "conformal_multipliers": {level_tag(a): conformal_quantile(scores, a) for a in settings.interval_levels},
-        "calibration_rank_capped": any(np.ceil((exact.sum() + 1) * a) > exact.sum()
+        "sigma_floor": floor, "n_calibration": n_cal, "n_calibration_residuals": int(len(residuals)),
+        "mondrian_bin_edges": edges, "mondrian": conformal.is_mondrian(),
+        "conformal_multipliers": {level_tag(a): conformal.multipliers(a) for a in settings.interval_levels},
+        "calibration_rank_capped": any(np.ceil((len(residuals) / max(len(edges) + 1, 1) + 1) * a)
+                                       > len(residuals) / max(len(edges) + 1, 1)
                                        for a in settings.interval_levels),
+        "ad_similarity_cutoff": ad_cutoff,
+        "oof_error_by_domain": error_by_domain((table.y - results[0].nested_prediction)[exact],
+                                               results[0].similarity[exact], ad_cutoff),
         "train_nn_similarity_median": float(np.median(nn_similarity)),
         "final_fit_seconds": round(fit_seconds, 3),
     }
     return TrainedModel(model_id=meta["model_id"], kind=best, estimator=estimator, settings=settings,
                         train_bits_packed=pack_bits(table.bits), train_smiles=list(table.smiles),
-                        calibration_scores=scores, sigma_floor=floor, metadata=meta)
+                        calibration_residuals=residuals, calibration_sigmas=sigmas,
+                        calibration_bins=bins, domain_bin_edges=edges, ad_similarity_cutoff=ad_cutoff,
+                        sigma_floor=floor, out_of_fold=out_of_fold, metadata=meta)

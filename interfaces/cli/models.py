@@ -23,7 +23,7 @@ def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with stru
                     id_col: Optional[str] = typer.Option(None, "--id-col"),
                     qualifier_col: Optional[str] = typer.Option(None, "--qualifier-col", help="Column with = < > for censored values."),
                     as_json: bool = JsonOpt) -> None:
-    """Train every model kind on a split of any CSV and score it: RMSE, MAE, R², Spearman, interval coverage."""
+    """Train every model kind, the selected procedure and the 1-NN/mean baselines on a split of any CSV; score RMSE, MAE, R², Spearman, interval coverage (progress on stderr)."""
     if split not in {"scaffold", "random", "time"}:
         typer.echo("moltwin: error: --split must be scaffold, random or time", err=True)
         raise typer.Exit(2)

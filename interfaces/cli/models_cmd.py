@@ -38,14 +38,19 @@ def evaluate(data: Path, smiles_col: str, target_col: str, split: str, date_col:
     table = read_activity_csv(data, smiles_col, target_col, id_col, qualifier_col, date_col)
     if split == "time" and not date_col:
         raise BadInputError("--split time needs --date-col", field="--date-col")
-    result = evaluate_models(table, split, date_col=date_col)
+    import sys
+
+    def progress(line: str) -> None:
+        print(f"moltwin models evaluate: {line}", file=sys.stderr, flush=True)
+
+    result = evaluate_models(table, split, date_col=date_col, progress=progress)
     return result.to_dict("records")
 
 
 def train(store, project: str) -> dict:
     from chem.models.registry import save_model
     from chem.models.settings import ModelSettings
-    from chem.models.train import train_activity_model
+    from chem.models.train import out_of_fold_summary, train_activity_model
     from lab_sync.twin_records import record_model, series_activities
     from moltwin.paths import models_dir
 
@@ -57,7 +62,7 @@ def train(store, project: str) -> dict:
     path = save_model(model, models_dir())
     record_model(store, project, model, str(path), settings.model_dump_json())
     return {"model_id": model.model_id, "model_kind": model.kind, "assay": assay, "path": str(path),
-            "n_train": int(len(table)), "cv_metrics": model.metadata.get("cv_metrics", {}).get(model.kind, {})}
+            "n_train": int(len(table)), "cv_metrics": out_of_fold_summary(model.metadata)}
 
 
 def predict(store, project: str | None, model_id: str, infile: Path, outfile: Path | None) -> pd.DataFrame:

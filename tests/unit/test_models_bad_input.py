@@ -14,7 +14,7 @@ from chem.models.example_series import load_freewilson_series
 from moltwin.errors import ModelError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-CHEAP = ModelSettings(model_kinds=["knn"], cv_folds=3)
+CHEAP = ModelSettings(model_kinds=["knn"], cv_folds=3, cv_repeats=1)
 
 
 @pytest.fixture(scope="module")

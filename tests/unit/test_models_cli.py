@@ -45,7 +45,7 @@ def test_train_on_three_measurements_exits_2_and_registers_nothing(tmp_path):
     assert nobody.returncode == 2 and "no measurements" in nobody.stderr
 
 
-@pytest.mark.slow  # trains five model kinds in a subprocess: ~15 s on a quiet 2-core machine
+@pytest.mark.slow  # nested CV over three kinds with 10 repeats in a subprocess
 
 
 def test_evaluate_smoke_on_a_small_csv(tmp_path):
@@ -59,8 +59,9 @@ def test_evaluate_smoke_on_a_small_csv(tmp_path):
                "--id-col", "compound_id", "--split", "random", "--json"], tmp_path)
     assert out.returncode == 0, out.stderr
     rows = pd.DataFrame(json.loads(out.stdout))
-    assert set(rows["model_kind"]) == {"random_forest", "extra_trees", "gradient_boosting", "knn",
-                                       "mean_baseline"}
+    assert set(rows["model_kind"]) == {"gaussian_process", "random_forest", "knn", "selected",
+                                       "nearest_neighbor", "mean_baseline"}
+    assert "moltwin models evaluate: evaluate selected" in out.stderr  # progress on stderr
     assert (rows["n_test"] == 8).all() and rows["rmse"].notna().all()
     missing = run(["models", "evaluate", "--data", str(tmp_path / "small.csv"), "--target-col", "pKi"],
                   tmp_path)

@@ -12,7 +12,7 @@ from chem.models.splits import murcko_scaffold
 from moltwin.errors import ModelError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-CHEAP = ModelSettings(model_kinds=["knn"], cv_folds=3)
+CHEAP = ModelSettings(model_kinds=["knn"], cv_folds=3, cv_repeats=1)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_time_split_tests_on_the_latest_rows(series):
 def test_evaluate_reports_metrics_against_baseline(series, split):
     subset = series.sample(250, random_state=0)
     report = evaluate_models(subset, split, CHEAP, date_col="registered")
-    assert report["model_kind"].tolist() == ["knn", "mean_baseline"]
+    assert report["model_kind"].tolist() == ["knn", "nearest_neighbor", "mean_baseline"]
     expected = {"rmse", "mae", "r2", "spearman", "coverage_80", "coverage_90", "roc_auc", "pr_auc",
                 "n_train", "n_test"}
     assert expected <= set(report.columns)
@@ -60,3 +60,17 @@ def test_evaluate_reports_metrics_against_baseline(series, split):
     if split != "time":  # later ChEMBL ids explore new substituents: ranking them is much harder
         assert knn["spearman"] > 0.3
     assert np.isnan(baseline["spearman"]) and 0 <= knn["coverage_90"] <= 1
+
+
+def test_evaluate_reports_selected_procedure_and_baselines_with_progress(series):
+    lines: list[str] = []
+    settings = ModelSettings(model_kinds=["knn", "random_forest"], n_estimators=20, cv_folds=3, cv_repeats=1)
+    report = evaluate_models(series.sample(150, random_state=1), "scaffold", settings, progress=lines.append)
+    assert report["model_kind"].tolist() == ["knn", "random_forest", "selected", "nearest_neighbor",
+                                             "mean_baseline"]
+    rows = report.set_index("model_kind")
+    assert rows.loc["selected", "chosen_kind"] in {"knn", "random_forest"}
+    # The selected model is the chosen kind refitted: same point predictions, so the same RMSE.
+    assert rows.loc["selected", "rmse"] == pytest.approx(rows.loc[rows.loc["selected", "chosen_kind"], "rmse"])
+    assert {"coverage_80_sim_tercile_1", "coverage_80_sim_tercile_3", "rmse_sim_tercile_1"} <= set(report.columns)
+    assert any("evaluate selected" in line for line in lines) and any("outer fold" in line for line in lines)

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chem.models.conformal import conformal_quantile, interval_bounds, nonconformity_scores
+from chem.models.conformal import NormalizedConformal, domain_bin_edges
 from chem.models.domain import domain_scores
 from chem.models.example_series import load_freewilson_series
 from chem.models.features import featurize_smiles, pack_bits, tanimoto_matrix, unpack_bits
@@ -70,12 +70,29 @@ def test_domain_scores_exclude_self(series_smiles):
 
 
 def test_conformal_quantile_is_finite_sample_rank():
-    scores = np.arange(1.0, 10.0)  # 9 scores
-    assert conformal_quantile(scores, 0.8) == 8.0  # ceil(10 * 0.8) = 8th smallest
-    assert conformal_quantile(scores, 0.95) == 9.0  # rank 10 > n: capped at the largest
-    lower, upper = interval_bounds(np.array([5.0]), np.array([0.5]), scores, 0.8)
-    assert lower[0] == pytest.approx(1.0) and upper[0] == pytest.approx(9.0)
-    np.testing.assert_allclose(nonconformity_scores(np.array([6.0]), np.array([5.0]), np.array([0.5])), [2.0])
+    residuals = np.arange(1.0, 10.0)  # 9 scores |y - y_hat| / sigma with sigma = 1
+    conformal = NormalizedConformal(residuals, np.ones(9), np.zeros(9, int))
+    # ceil(10 * 0.75) = 8th smallest, times sigma 0.5. (At 0.8, 10 * 0.8 is 8.000000000000002 in
+    # floating point and crepes takes the 9th: conservative by one rank.)
+    lower, upper = conformal.bounds(np.array([5.0]), np.array([0.5]), np.zeros(1, int), 0.75)
+    assert (lower[0], upper[0]) == pytest.approx((1.0, 9.0))
+    lower, upper = conformal.bounds(np.array([5.0]), np.array([1.0]), np.zeros(1, int), 0.95)
+    assert (lower[0], upper[0]) == pytest.approx((-4.0, 14.0))  # rank 10 > n: capped at the largest
+
+
+def test_mondrian_bins_get_their_own_quantile():
+    rng = np.random.default_rng(0)
+    residuals = np.concatenate([rng.normal(0, 0.3, 200), rng.normal(0, 1.2, 200)])
+    bins = np.repeat([1, 0], 200)  # bin 0: far from the training data, larger errors
+    conformal = NormalizedConformal(residuals, np.ones(400), bins)
+    assert conformal.is_mondrian()
+    lower, upper = conformal.bounds(np.zeros(2), np.ones(2), np.array([0, 1]), 0.8)
+    width_far, width_near = upper - lower
+    assert width_far == pytest.approx(2 * 1.2816 * 1.2, rel=0.2)
+    assert width_near == pytest.approx(2 * 1.2816 * 0.3, rel=0.2)
+    # Too few compounds for three bins of >= 20: one calibration for all.
+    assert domain_bin_edges(rng.uniform(size=59), 59, 20) == []
+    assert len(domain_bin_edges(rng.uniform(size=60), 60, 20)) == 2
 
 
 def test_settings_reject_bad_levels_and_unknown_fields():

@@ -142,7 +142,7 @@ def test_report_with_poses_changes_and_calibration(tmp_path):
     assert "pose files not found" in html and "No 3D pose: simulation failed" in html
     assert html.count('>3D pose</a>') == 3
     assert "40 generated → 16 passed filters (rejected: filter 24) → 16 ranked" in html
-    assert "cross-validated RMSE 0.61, Spearman 0.55 on 8 measurements (knn3-loo)" in html
+    assert "out-of-fold RMSE 0.61, Spearman 0.55 on 8 measurements (knn3-loo)" in html
     assert "Changes since the last run" in html and "run-0000" in html
     assert "decision changed" in html
     assert "calibrated: pActivity =" in html  # the stand-in MM/GBSA tracks potency

@@ -70,7 +70,11 @@ def compound_facts(request: Request, project: str, compound_id: str) -> dict | N
         sim["pose_json"] = pose.to_json() if pose else ""
     decisions = decision_history(store, project, compound_id)
     admet, admet_run = admet_of(compound_id, decisions)
-    return {"c": row, "current": current.iloc[0].to_dict() if len(current) else {}, "history": history.to_dict("records"),
+    fits = store.read_table("curve_fits", project, compound_id=compound_id)
+    curves = {"n_fits": int(len(fits)), "n_active": int(fits["active"].astype(bool).sum()) if len(fits) else 0,
+              "classes": sorted(set(fits.loc[fits["active"].astype(bool), "curve_class"])) if len(fits) else [],
+              "url": f"/projects/{q(project)}/curves/{q(compound_id)}"}
+    return {"c": row, "curves": curves, "current": current.iloc[0].to_dict() if len(current) else {}, "history": history.to_dict("records"),
             "predictions": preds.to_dict("records"), "first_measured": first_measured, "n_hidden": n_hidden,
             "sims": sims, "decisions": decisions, "admet": admet, "admet_run": admet_run}
 

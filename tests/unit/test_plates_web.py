@@ -41,6 +41,10 @@ def test_check_store_and_accept_plates_on_the_web_page(tmp_path, testdata):
     curves = client.get("/projects/tyk2/curves/ejm_31")
     assert curves.status_code == 200 and "plate PLT-0096-F" in text_of(curves.text)
     assert curves.text.count("data:image/svg+xml;base64,") == 1
+    compound = client.get("/projects/tyk2/compounds/ejm_31")  # the compound page links its curves
+    assert compound.status_code == 200, compound.text
+    link = re.search(r'<p id="curves-link"><a href="([^"]+)">1 current curve fit\(s\)', compound.text)
+    assert link and link.group(1) == "/projects/tyk2/curves/ejm_31"
 
 
 def test_viewer_checks_but_cannot_store(tmp_path, testdata):

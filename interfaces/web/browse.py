@@ -64,8 +64,8 @@ def project_summary(request: Request, name: str) -> dict:
     cover = [None if pd.isna(c["coverage_80"]) else float(c["coverage_80"]) for c in cycles]
     return {"name": name, "n_compounds": len(table),
             "n_measured": int(table["measured_p_activity"].notna().sum()),
-            "by_decision": table["decision"].replace("", "not ranked").value_counts().to_dict(),
-            "by_stage": table["stage"].replace("", "not ranked").value_counts().to_dict(),
+            "by_decision": _counts(table["decision"]),
+            "by_stage": _counts(table["stage"]),
             "last_upload": last_upload, "last_run": last_run, "cycles": cycles,
             "rmse_chart": line_chart(rmse, title="Prospective RMSE per cycle", y_label="RMSE (p units)",
                                      y_min=0.0, chart_id=f"rmse-{name}"),
@@ -204,3 +204,9 @@ def structure(request: Request, smiles: str = "", w: int = 180, h: int = 130) ->
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><text x="8" y="20" '
                f'font-size="12">no structure</text></svg>')
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
+
+
+def _counts(values) -> dict[str, int]:
+    """Counts per value, largest first, ties by name (a stable order to read and to test)."""
+    counts = values.replace("", "not ranked").value_counts()
+    return dict(sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0])))

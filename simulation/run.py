@@ -40,7 +40,7 @@ from simulation.system import PROTEIN_FORCE_FIELDS, build_complex_systems
 
 log = logging.getLogger(__name__)
 
-SIMULATION_CODE_VERSION = "2"  # bump when results change for the same inputs
+SIMULATION_CODE_VERSION = "3"  # bump when results change for the same inputs
 RECORD_FILE = "record.json"
 
 
@@ -94,7 +94,10 @@ class SimulationRecord:
     frac_frames_within_2A: float = math.nan
     contacts_mean: float = math.nan
     mmgbsa_kcal_mol: float = math.nan
-    mmgbsa_sem_kcal_mol: float = math.nan
+    mmgbsa_sem_kcal_mol: float = math.nan    # correlation-aware (statistical inefficiency/blocking)
+    mmgbsa_naive_sem_kcal_mol: float = math.nan  # std/sqrt(N), for comparison only
+    mmgbsa_statistical_inefficiency: float = math.nan
+    mmgbsa_frames_discarded: int = 0         # equilibration frames left out of the mean
     frames_parquet: str = ""
     input_hash: str = ""
     wall_s: float = math.nan

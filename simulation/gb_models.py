@@ -10,7 +10,8 @@ that ε_in applies to the gas-phase electrostatics as well as to the GB term.
 * ``OBC2``: Onufriev, Bashford & Case, Proteins 2004, 55, 383 (igb=5, mbondi2).
 * ``GBn2``: Nguyen, Roe & Simmerling, J. Chem. Theory Comput. 2013, 9, 2020
   (igb=8, mbondi3 radii), OpenMM's ``GBSAGBn2Force``.
-* Salt enters as a Debye–Hückel screening ``kappa`` (OpenMM's formula:
+* Salt enters as a Debye–Hückel screening ``kappa`` (OpenMM/Amber: the inverse Debye
+  length times 0.73 for ion exclusion,
   367.434915 * sqrt(I / (ε_solvent * T)) nm⁻¹).
 
 Both GB models carry the ACE non-polar surface term.

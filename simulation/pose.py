@@ -118,32 +118,36 @@ def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
     ref, similarity = most_similar_reference(mol, references)
     pairs = _mcs_atom_map(mol, ref, mcs_timeout_s)
     ref_xyz = ref.GetConformer().GetPositions()
-    coord_map = {i: ref.GetConformer().GetAtomPosition(j) for i, j in pairs}
     tree = cKDTree(protein_heavy_xyz_angstrom) if protein_heavy_xyz_angstrom is not None else None
     heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
     requested = parse_smiles(smiles)
     stereo_given = not undefined_stereo(requested)  # open stereo: compare the graph only
     want = Chem.MolToSmiles(requested, isomericSmiles=stereo_given)
     best, best_key, n_wrong = None, None, 0
-    for attempt in range(n_attempts):
-        trial = Chem.Mol(mol)
-        conf_id = AllChem.EmbedMolecule(trial, coordMap=coord_map, randomSeed=seed + attempt,
-                                        useRandomCoords=True)
-        if conf_id < 0:
-            continue
-        rmsd = rdMolAlign.AlignMol(trial, ref, atomMap=pairs)
-        _snap_core(trial, pairs, ref_xyz)
-        if perceived_smiles(trial, isomeric=stereo_given) != want:  # e.g. the core snap inverted a stereocentre
-            n_wrong += 1
-            continue
-        xyz = trial.GetConformer().GetPositions()[heavy]
-        clearance = _min_distance(xyz, tree)
-        n_clash = int(sum(len(h) for h in tree.query_ball_point(xyz, CLEAR_CONTACT_ANGSTROM))) \
-            if tree is not None else 0
-        score = float(scorer(trial)) if scorer is not None else 0.0
-        key = (score, n_clash, rmsd) if scorer is not None else (n_clash, rmsd)
-        if best_key is None or key < best_key:
-            best, best_key = (trial, rmsd, clearance, score), key
+    for core in _cores(mol, pairs):  # the full core; then without its stereocentres
+        coord_map = {i: ref.GetConformer().GetAtomPosition(j) for i, j in core}
+        for attempt in range(n_attempts):
+            trial = Chem.Mol(mol)
+            conf_id = AllChem.EmbedMolecule(trial, coordMap=coord_map, randomSeed=seed + attempt,
+                                            useRandomCoords=True)
+            if conf_id < 0:
+                continue
+            rmsd = rdMolAlign.AlignMol(trial, ref, atomMap=core)
+            _snap_core(trial, core, ref_xyz)
+            if perceived_smiles(trial, isomeric=stereo_given) != want:  # the snap inverted a centre
+                n_wrong += 1
+                continue
+            xyz = trial.GetConformer().GetPositions()[heavy]
+            clearance = _min_distance(xyz, tree)
+            n_clash = int(sum(len(h) for h in tree.query_ball_point(xyz, CLEAR_CONTACT_ANGSTROM))) \
+                if tree is not None else 0
+            score = float(scorer(trial)) if scorer is not None else 0.0
+            key = (score, n_clash, rmsd) if scorer is not None else (n_clash, rmsd)
+            if best_key is None or key < best_key:
+                best, best_key = (trial, rmsd, clearance, score), key
+        if best is not None:
+            pairs = core
+            break
     if best is None:
         raise SimulationError("embedding_failed",
                               f"no 3D embedding kept the common core in {n_attempts} attempts"
@@ -159,6 +163,15 @@ def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
     if scorer is not None:
         posed.SetDoubleProp("pose_score_kcal_mol", score)
     return posed
+
+
+def _cores(mol: Chem.Mol, pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The MCS core, and the core without the ligand's stereocentres and their neighbours
+    (a reference of the opposite configuration must not force its own onto the ligand)."""
+    chiral = {a.GetIdx() for a in mol.GetAtoms() if a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED}
+    free = chiral | {n.GetIdx() for i in chiral for n in mol.GetAtomWithIdx(i).GetNeighbors()}
+    reduced = [(i, j) for i, j in pairs if i not in free]
+    return [pairs, reduced] if chiral and len(reduced) >= 3 and len(reduced) < len(pairs) else [pairs]
 
 
 def _snap_core(mol: Chem.Mol, pairs: list[tuple[int, int]], ref_xyz: np.ndarray) -> None:

@@ -101,6 +101,7 @@ class SimulationRecord:
     mmgbsa_naive_sem_kcal_mol: float = math.nan  # std/sqrt(N), for comparison only
     mmgbsa_statistical_inefficiency: float = math.nan
     mmgbsa_frames_discarded: int = 0         # equilibration frames left out of the mean
+    mmgbsa_minimized_kcal_mol: float = math.nan  # single point of the minimized complex
     frames_parquet: str = ""
     input_hash: str = ""
     wall_s: float = math.nan
@@ -126,10 +127,12 @@ def request_hash(request: SimulationRequest, settings: SimulationSettings) -> st
 
 
 def _force_field_label(settings: SimulationSettings, ligand_ff: str) -> str:
+    scoring = (f"{settings.scoring_gb_model}, eps_in {settings.scoring_solute_dielectric:g}"
+               + (f", {settings.scoring_salt_molar:g} M salt" if settings.scoring_salt_molar else ""))
     if settings.mode == "explicit":
         return (f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + {WATER_MODEL.upper()}/PME "
-                f"(MM/GBSA: GBSAOBC2, solvent stripped)")
-    return f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + GBSAOBC2"
+                f"(MM/GBSA: {scoring}, solvent stripped)")
+    return f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + GBSAOBC2 (MM/GBSA: {scoring})"
 
 
 def _run_md_with_fallback(systems, dynamics, settings, platform: PlatformChoice, run_dir: Path,
@@ -212,6 +215,7 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
     summary = summarize_frames(result.frames)
     for key, value in summary.items():
         setattr(record, key, value)
+    record.mmgbsa_minimized_kcal_mol = result.minimized_kcal_mol
     record.ns_simulated = result.ns_simulated
     record.ns_per_day = result.ns_per_day
     record.wall_ns_per_day = result.wall_ns_per_day

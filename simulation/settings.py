@@ -122,6 +122,19 @@ class SimulationSettings(StrictModel):
         3.0, ge=1.0, description="Hydrogen mass after repartitioning (1.008 turns it off).")
     minimize_max_iterations: int = Field(
         100, ge=0, description="L-BFGS iterations; each costs ~0.1 s for a pocket on CPU.")
+    minimize_until_converged: bool = Field(
+        False, description="After minimize_max_iterations, continue L-BFGS until converged "
+        "(10 kJ/mol/nm): ~45 CPU s more for a Tyk2 pocket; the minimized single-point score "
+        "(mmgbsa_minimized_kcal_mol) is then taken at a real local minimum.")
+
+    # --- scoring (MM/GBSA energy model; dynamics always use native OBC2) -------------------
+    scoring_gb_model: Literal["OBC2", "GBn2"] = Field(
+        "OBC2", description="GB model of the MM/GBSA energies: OBC2 (mbondi2) or GBn2 (mbondi3).")
+    scoring_solute_dielectric: float = Field(
+        1.0, ge=1.0, le=20.0, description="Interior dielectric of the MM/GBSA energies "
+        "(scales Coulomb and enters the GB term).")
+    scoring_salt_molar: float = Field(
+        0.0, ge=0.0, le=2.0, description="Debye–Hückel salt screening of the MM/GBSA GB term.")
     equilibration_steps: int = Field(250, ge=0, description="Steps with all heavy atoms restrained.")
     production_steps: int = Field(1250, ge=1)
     report_interval_steps: int = Field(50, ge=1)

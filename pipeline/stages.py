@@ -288,5 +288,5 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
 
 def summarize_simulations(records: list[dict]) -> list[dict]:
     keys = ["compound_id", "status", "reason_code", "platform", "ns_simulated", "mmgbsa_kcal_mol",
-            "frac_frames_within_2A", "wall_s"]
+            "mmgbsa_sem_kcal_mol", "pose_check_status", "frac_frames_within_2A", "wall_s"]
     return [{k: r.get(k) for k in keys} for r in records]

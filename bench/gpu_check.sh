@@ -68,7 +68,7 @@ EOF
 # ---- 3. MD throughput --------------------------------------------------------------------
 if [[ $QUICK == 1 ]]; then
   MD_ARGS=(--quick --platform CPU --systems "implicit pocket" --repeats 1 --concurrent 2 --force-concurrency)
-  MD_LIMIT=240
+  MD_LIMIT=600  # a shared 2-core VM: ~230 s, most of it PDBFixer
 else
   MD_ARGS=(--platform CUDA --concurrent 4 --repeats 2)
   MD_LIMIT=240
@@ -78,8 +78,8 @@ timeout "$MD_LIMIT" "$PY" bench/md_throughput.py "${MD_ARGS[@]}" 2>&1 | tee "$OU
 
 # ---- 4. Tyk2 protocol ----------------------------------------------------------------
 if [[ $QUICK == 1 ]]; then
-  PP_ARGS=(--target tyk2 --limit 3 --platform CPU --only minconv_GBn2_e1_s0 --md-ps 0.2 --seeds 2)
-  PP_LIMIT=240
+  PP_ARGS=(--target tyk2 --limit 2 --platform CPU --only min100_GBn2_e1_s0 --md-ps 0.2 --seeds 2)
+  PP_LIMIT=600
 else
   PP_ARGS=(--target tyk2 --platform CUDA --only minconv_ --md-ps 20 --seeds 3)
   PP_LIMIT=200

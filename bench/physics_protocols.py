@@ -248,7 +248,7 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
                 name = f"md{md_ps:g}ps_{model_name(*model)}"
                 row[f"{name}_seed{seed}"] = stats["mean"]
                 row[f"{name}_seed{seed}_sem"] = stats["sem"]
-                cx.cpu[f"{name}_seed{seed}"] = cx.cpu.get("minconv", 0.0) + md_cpu + time.process_time() - tic
+                cx.cpu[f"{name}_seed{seed}"] = cx.cpu.get("minconv", cx.cpu.get("min100", 0.0)) + md_cpu + time.process_time() - tic
     return row
 
 

@@ -137,8 +137,16 @@ def select_for_simulation(ctx: RunContext) -> list[dict]:
     kept = read_table(ctx, "filter_kept")
     if n == 0 or preds.empty or kept.empty:
         return []
+    from simulation.pose import undefined_stereo
+    from rdkit import Chem
+
     pool = preds[preds["compound_id"].isin(kept["compound_id"])].dropna(subset=["pred_p_activity"])
-    pool = pool.sort_values(["in_domain", "pred_p_activity", "compound_id"], ascending=[False, False, True])
+    # A SMILES with open stereocentres is not one compound: the simulation stage refuses it
+    # (undefined_stereo, isomers listed), so fully defined candidates take the MD slots first.
+    pool = pool.assign(stereo_defined=pool["smiles"].map(
+        lambda smi: (lambda m: m is not None and not undefined_stereo(m))(Chem.MolFromSmiles(smi))))
+    pool = pool.sort_values(["in_domain", "stereo_defined", "pred_p_activity", "compound_id"],
+                            ascending=[False, False, False, True])
     return [{"compound_id": r.compound_id, "smiles": r.smiles} for r in pool.head(n).itertuples()]
 
 
@@ -291,5 +299,5 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
 
 def summarize_simulations(records: list[dict]) -> list[dict]:
     keys = ["compound_id", "status", "reason_code", "message", "platform", "ns_simulated", "mmgbsa_kcal_mol",
-            "frac_frames_within_2A", "wall_s"]
+            "mmgbsa_sem_kcal_mol", "pose_check_status", "frac_frames_within_2A", "wall_s"]
     return [{k: r.get(k) for k in keys} for r in records]

@@ -111,9 +111,22 @@ def _ols(x: np.ndarray, y: np.ndarray) -> dict:
             "physics_mean": float(x_mean), "physics_sxx": sxx}
 
 
+UNTRUSTED_POSES = {"failed", "unchecked"}  # simulation.plausibility verdicts that never count as passed
+
+
+def _pose_trusted(table: pd.DataFrame) -> pd.Series:
+    """False where the simulated pose failed its checks or could not be checked (fail closed)."""
+    if "pose_check_status" not in table.columns:
+        return pd.Series(True, index=table.index)
+    return ~table["pose_check_status"].astype(str).isin(UNTRUSTED_POSES)
+
+
 def fit_physics_calibration(table: pd.DataFrame,
                             settings: CalibrationSettings | None = None) -> PhysicsCalibration:
     """Fit pActivity ≈ a + b · physics on the series' measured, simulated compounds.
+
+    Compounds whose pose is ``unchecked`` or ``failed`` (``pose_check_status``) are left
+    out: a check that could not run never counts as passed.
 
     Parameters
     ----------
@@ -135,7 +148,7 @@ def fit_physics_calibration(table: pd.DataFrame,
     y = _column(table, "measured_p_activity")
     qualifier = (table["measured_qualifier"].map(normalize_qualifier)
                  if "measured_qualifier" in table.columns else pd.Series("=", index=table.index))
-    both = x.notna() & y.notna() & (qualifier == "=")
+    both = x.notna() & y.notna() & (qualifier == "=") & _pose_trusted(table)
     n = int(both.sum())
     base = {"n": n, "physics_column": settings.physics_column,
             "compound_ids": tuple(table.loc[both, "compound_id"].astype(str))}
@@ -186,7 +199,7 @@ def apply_physics_calibration(table: pd.DataFrame, settings: CalibrationSettings
         return out, calibration
     x = _column(out, settings.physics_column)
     sem = _column(out, settings.physics_sem_column)
-    has_x = x.notna()
+    has_x = x.notna() & _pose_trusted(out)  # an unchecked or failed pose gives no evidence
     mean, sd = calibration.predict(x[has_x].to_numpy(), sem[has_x].to_numpy())
     out.loc[has_x, CALIBRATED] = mean
     out.loc[has_x, CALIBRATED_SD] = sd

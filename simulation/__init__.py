@@ -6,7 +6,7 @@ Modules, one job each: ``settings`` (SimulationSettings), ``platform`` (probe
 CUDA/OpenCL/CPU, fallback when one fails), ``protein`` (PDBFixer preparation,
 cached), ``pocket`` (capped pocket model and boundary restraints), ``pose``
 (MCS posing on reference ligands, provided poses), ``dock`` (AutoDock Vina),
-``protonate`` (dimorphite-dl at pH 7.4), ``plausibility`` (PoseBusters),
+``protonate`` (one state at pH 7.4 from pKa rules, ``pka_rules``), ``plausibility`` (PoseBusters),
 ``placement`` (choose and check a pose), ``nagl`` (NAGL charges with a time
 limit), ``ligand`` (NAGL/AM1-BCC/MMFF94 charges + GAFF2), ``system`` (amber14
 + GAFF2 + native OBC2 GB), ``explicit`` (TIP3P box, PME, NaCl, barostat),

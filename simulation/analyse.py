@@ -7,17 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from simulation.uncertainty import mean_and_standard_error
+
 STABLE_RMSD_ANGSTROM = 2.0
 
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else math.nan
-
-
-def _sem(values: np.ndarray) -> float:
-    # Naive standard error: consecutive frames are correlated, so this is a
-    # lower bound on the true uncertainty for short runs.
-    return float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.nan
 
 
 def pose_stability(frames: pd.DataFrame, rmsd_cutoff_angstrom: float = STABLE_RMSD_ANGSTROM) -> dict:
@@ -47,7 +43,12 @@ def pose_stability(frames: pd.DataFrame, rmsd_cutoff_angstrom: float = STABLE_RM
 
 
 def mmgbsa_estimate(frames: pd.DataFrame) -> dict:
-    """Single-trajectory MM/GBSA (OBC2) mean and standard error over frames, kcal/mol.
+    """Single-trajectory MM/GBSA mean and its standard error over frames, kcal/mol.
+
+    Frames before the detected equilibration point are discarded and the
+    standard error accounts for the correlation between frames
+    (:func:`simulation.uncertainty.mean_and_standard_error`), never the naive
+    ``std / sqrt(N)`` (kept as ``mmgbsa_naive_sem_kcal_mol`` for comparison).
 
     Parameters
     ----------
@@ -57,11 +58,14 @@ def mmgbsa_estimate(frames: pd.DataFrame) -> dict:
     Returns
     -------
     dict
-        ``mmgbsa_kcal_mol`` and ``mmgbsa_sem_kcal_mol``.
+        ``mmgbsa_kcal_mol``, ``mmgbsa_sem_kcal_mol``, ``mmgbsa_naive_sem_kcal_mol``,
+        ``mmgbsa_statistical_inefficiency``, ``mmgbsa_frames_discarded``.
     """
-    values = frames["mmgbsa_kcal_mol"].to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
-    return {"mmgbsa_kcal_mol": _mean(values), "mmgbsa_sem_kcal_mol": _sem(values)}
+    stats = mean_and_standard_error(frames["mmgbsa_kcal_mol"].to_numpy(dtype=float))
+    return {"mmgbsa_kcal_mol": stats["mean"], "mmgbsa_sem_kcal_mol": stats["sem"],
+            "mmgbsa_naive_sem_kcal_mol": stats["naive_sem"],
+            "mmgbsa_statistical_inefficiency": stats["g"],
+            "mmgbsa_frames_discarded": stats["n_discarded"]}
 
 
 def summarize_frames(frames: pd.DataFrame) -> dict:

@@ -165,3 +165,43 @@ def dock_ligand(mol: Chem.Mol, receptor: str | Path, centre: list, size: list, *
     log.info("docked %s: best Vina score %.2f kcal/mol", Chem.MolToSmiles(Chem.RemoveHs(mol)),
              poses[0].score_kcal_mol)
     return poses
+
+
+def vina_local_scorer(receptor: str | Path, centre: list, size: list, seed: int = 42):
+    """A pose scorer: Vina score (kcal/mol) after a local optimization in place.
+
+    Used to choose among MCS embeddings by how well each fits after
+    minimization rather than by a geometric proxy. The Vina grid maps are
+    computed once for the box; each call prepares the ligand from its own
+    coordinates (meeko keeps them), minimizes locally and scores.
+
+    Returns
+    -------
+    callable
+        ``mol -> float`` (lower is better; +inf when the pose cannot be scored).
+    """
+    from meeko import MoleculePreparation, PDBQTWriterLegacy
+    from vina import Vina
+
+    engine = Vina(sf_name="vina", cpu=1, seed=seed, verbosity=0)
+    engine.set_receptor(str(receptor))
+    maps_ready = False
+
+    def score(mol: Chem.Mol) -> float:
+        nonlocal maps_ready
+        try:
+            setups = MoleculePreparation().prepare(Chem.Mol(mol))
+            text, ok, _error = PDBQTWriterLegacy.write_string(setups[0])
+            if not ok:
+                return float("inf")
+            engine.set_ligand_from_string(text)
+            if not maps_ready:
+                engine.compute_vina_maps(center=list(map(float, centre)),
+                                         box_size=list(map(float, size)))
+                maps_ready = True
+            return float(engine.optimize()[0])
+        except Exception as exc:  # a pose outside the box, an untypable atom: never best
+            log.info("Vina could not score a pose: %s", exc)
+            return float("inf")
+
+    return score

@@ -42,6 +42,7 @@ FRAME_COLUMNS = ["step", "time_ps", "potential_energy_kj_mol", "restraint_energy
 CHECKPOINT_FILE = "checkpoint.npz"
 CHECKPOINT_META = "checkpoint.json"
 FRAMES_FILE = "frames.parquet"
+MINIMIZED_FILE = "minimized_score.json"
 
 
 class _NaNEnergy(Exception):
@@ -81,6 +82,14 @@ class MDResult:
     retries: int
     resumed: bool
     wall_ns_per_day: float = math.nan
+    minimized_kcal_mol: float = math.nan
+
+    @staticmethod
+    def read_minimized(out_dir: Path) -> float:
+        """MM/GBSA of the minimized complex written by the run (NaN when absent)."""
+        path = Path(out_dir) / MINIMIZED_FILE
+        return float(json.loads(path.read_text())["mmgbsa_minimized_kcal_mol"]) if path.is_file() \
+            else math.nan
 
 
 def _write_frames(rows: list[dict], path: Path) -> pd.DataFrame:
@@ -115,10 +124,18 @@ def _make_context(dynamics: DynamicsSystem, settings: SimulationSettings, platfo
     return context
 
 
-def _prepare(context: openmm.Context, settings: SimulationSettings) -> None:
-    """Minimize, then equilibrate with all heavy atoms restrained."""
+def _prepare(context: openmm.Context, settings: SimulationSettings, scorer: FrameScorer | None = None,
+             n_solute: int = 0, out_dir: Path | None = None) -> None:
+    """Minimize (and score the minimum), then equilibrate with all heavy atoms restrained."""
     if settings.minimize_max_iterations > 0:  # 0 would mean "no limit" to OpenMM
         openmm.LocalEnergyMinimizer.minimize(context, 10.0, settings.minimize_max_iterations)
+    if settings.minimize_until_converged:
+        openmm.LocalEnergyMinimizer.minimize(context, 10.0, 0)
+    if scorer is not None and out_dir is not None:  # the minimized single point, kept for resume
+        xyz = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(unit.nanometer)
+        point = scorer.score(xyz[:n_solute])
+        (out_dir / MINIMIZED_FILE).write_text(json.dumps(
+            {"mmgbsa_minimized_kcal_mol": point["mmgbsa_kcal_mol"]}))
     context.setVelocitiesToTemperature(settings.temperature_kelvin * unit.kelvin, settings.seed)
     if settings.equilibration_steps:
         context.setParameter("k_equil", settings.restraint_k_kj_mol_nm2)
@@ -183,7 +200,7 @@ def _run_once(dynamics: DynamicsSystem, settings, platform, out_dir: Path, times
     step, rows = _load_checkpoint(context, out_dir, timestep_fs)
     resumed = step > 0
     if not resumed:
-        _prepare(context, settings)
+        _prepare(context, settings, scorer, dynamics.n_solute_atoms, out_dir)
     integrator = context.getIntegrator()
     frames_path = out_dir / FRAMES_FILE
     integrate_s = 0.0
@@ -260,7 +277,9 @@ def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: Plat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dynamics = dynamics if dynamics is not None else DynamicsSystem.implicit(systems)
-    scorer = FrameScorer(systems, platform, fit_rmsd=fit_rmsd)
+    scorer = FrameScorer(systems, platform, fit_rmsd=fit_rmsd,
+                         model=(settings.scoring_gb_model, settings.scoring_solute_dielectric,
+                                settings.scoring_salt_molar))
     dt, n_steps = settings.timestep_fs, settings.production_steps
     report, checkpoint = settings.report_interval_steps, settings.checkpoint_interval_steps
     for retry in (0, 1):
@@ -268,7 +287,8 @@ def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: Plat
             frames, ns_per_day, wall, resumed = _run_once(dynamics, settings, platform, out_dir, dt,
                                                           n_steps, report, checkpoint, scorer)
             ns = n_steps * dt * 1e-6
-            return MDResult(frames, out_dir / FRAMES_FILE, dt, ns, ns_per_day, retry, resumed, wall)
+            return MDResult(frames, out_dir / FRAMES_FILE, dt, ns, ns_per_day, retry, resumed, wall,
+                            MDResult.read_minimized(out_dir))
         except (_NaNEnergy, openmm.OpenMMException) as exc:
             if not isinstance(exc, _NaNEnergy) and "nan" not in str(exc).lower():
                 if platform.is_gpu:  # e.g. CUDA_ERROR_LAUNCH_FAILED: the device went away
@@ -276,7 +296,7 @@ def run_md(systems: ComplexSystems, settings: SimulationSettings, platform: Plat
                 raise
             log.warning("NaN during MD at %.1f fs (%s)%s", dt, exc,
                         "; retrying with half the timestep" if retry == 0 else "")
-            for name in (CHECKPOINT_FILE, CHECKPOINT_META, FRAMES_FILE):
+            for name in (CHECKPOINT_FILE, CHECKPOINT_META, FRAMES_FILE, MINIMIZED_FILE):
                 (out_dir / name).unlink(missing_ok=True)
             # Same simulated time and frame spacing at half the timestep.
             dt, n_steps, report, checkpoint = dt / 2, n_steps * 2, report * 2, checkpoint * 2

@@ -64,20 +64,39 @@ def failed_pose_checks(mol: Chem.Mol, protein_pdb: str | Path) -> tuple[list[str
     -------
     tuple of (list of str, list of str)
         Names of the failed checks (empty when the pose passes) and notes about
-        checks that could not run (e.g. the protein could not be loaded; the
-        protein tests are then skipped, not failed).
+        checks that could not run (e.g. the protein could not be loaded). A
+        non-empty second list means the pose is *unchecked*, never passed:
+        see :func:`pose_verdict`.
     """
     try:
         table = _busters().bust(Chem.Mol(mol), None, str(protein_pdb), full_report=False)
-    except Exception as exc:  # PoseBusters is a sanity check: never let it kill a run
+    except Exception as exc:  # a check that cannot run must not kill the run, nor pass it
         log.warning("PoseBusters could not run: %s", exc)
         return [], [f"PoseBusters could not run: {exc}"]
     row = table.iloc[0]
     notes: list[str] = []
     checks = {str(k): bool(v) for k, v in row.items() if isinstance(v, (bool, np.bool_))}
     if not checks.pop("mol_cond_loaded", True):
-        notes.append("PoseBusters could not load the protein: protein checks skipped")
+        notes.append("PoseBusters could not load the protein: protein checks not run")
         for name in [n for n in checks if "protein" in n]:
             checks.pop(name)
     failed = [name for name, ok in checks.items() if not ok]
     return failed, notes
+
+
+PASSED, FAILED, UNCHECKED = "passed", "failed", "unchecked"
+
+
+def is_contact_failure(check: str) -> bool:
+    """A failed check that a restrained relaxation in the protein may fix (clash, overlap)."""
+    return check == "pose_clash" or ("protein" in check and "maximum" not in check)
+
+
+def pose_verdict(failed: list[str], not_run: list[str]) -> str:
+    """``failed`` when any check failed, ``unchecked`` when any could not run, else ``passed``.
+
+    Fail closed: a check that cannot run never counts as passed.
+    """
+    if failed:
+        return FAILED
+    return UNCHECKED if not_run else PASSED

@@ -2,8 +2,14 @@
 
 For a congeneric series the shared core binds the same way, so the common
 atoms are placed exactly on the reference's and only the new part is
-embedded. Several embeddings are tried; the one farthest from the protein's
-heavy atoms wins. A provided pose (SDF) can be used instead.
+embedded. Several embeddings are tried; embeddings whose 3D structure is not
+the requested molecule (a stereocentre inverted by the core snap) are
+dropped, and among the rest the caller's pose score after a local
+minimization in the protein (Vina, :func:`simulation.dock.vina_local_scorer`)
+chooses; without a scorer, the one with the fewest clashes (closest contact
+beyond 2.5 Å, then the smallest core RMSD). Distance from the protein is no
+criterion: a pose pushed away from the protein is not a better pose. A
+provided pose (SDF) can be used instead.
 """
 
 from __future__ import annotations
@@ -68,9 +74,13 @@ def _min_distance(xyz: np.ndarray, tree: cKDTree | None) -> float:
     return float(tree.query(xyz)[0].min()) if tree is not None else float("inf")
 
 
+CLEAR_CONTACT_ANGSTROM = 2.5  # heavy-atom contacts closer than this count as a clash
+
+
 def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
                         protein_heavy_xyz_angstrom: np.ndarray | None = None,
-                        n_attempts: int = 5, seed: int = 42, mcs_timeout_s: int = 10) -> Chem.Mol:
+                        n_attempts: int = 5, seed: int = 42, mcs_timeout_s: int = 10,
+                        scorer=None) -> Chem.Mol:
     """Place a new ligand on the most similar reference by its maximum common substructure.
 
     Parameters
@@ -80,21 +90,24 @@ def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
     references
         Posed reference ligands with hydrogens (``read_reference_ligands``).
     protein_heavy_xyz_angstrom
-        Protein heavy-atom coordinates (Å); when given, the embedding that keeps
-        the ligand farthest from the protein is chosen.
+        Protein heavy-atom coordinates (Å) for the clash count of each embedding.
     n_attempts
         Embeddings tried (seeds ``seed`` .. ``seed + n_attempts - 1``).
     seed
         Random seed of the first embedding.
     mcs_timeout_s
         Time limit of the MCS search.
+    scorer
+        Optional callable ``mol -> float`` (lower is better), e.g. a Vina score
+        after local optimization in the protein; chooses among the embeddings.
 
     Returns
     -------
     rdkit.Chem.Mol
         Ligand with explicit H and one conformer; properties ``pose_method``
         (``mcs``), ``pose_reference``, ``pose_similarity``, ``pose_mcs_atoms``,
-        ``pose_core_rmsd_A`` and ``pose_min_protein_distance_A``.
+        ``pose_core_rmsd_A``, ``pose_min_protein_distance_A`` and, with a scorer,
+        ``pose_score_kcal_mol``.
 
     Raises
     ------
@@ -105,34 +118,60 @@ def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
     ref, similarity = most_similar_reference(mol, references)
     pairs = _mcs_atom_map(mol, ref, mcs_timeout_s)
     ref_xyz = ref.GetConformer().GetPositions()
-    coord_map = {i: ref.GetConformer().GetAtomPosition(j) for i, j in pairs}
     tree = cKDTree(protein_heavy_xyz_angstrom) if protein_heavy_xyz_angstrom is not None else None
     heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
-    best, best_key = None, None
-    for attempt in range(n_attempts):
-        trial = Chem.Mol(mol)
-        conf_id = AllChem.EmbedMolecule(trial, coordMap=coord_map, randomSeed=seed + attempt,
-                                        useRandomCoords=True)
-        if conf_id < 0:
-            continue
-        rmsd = rdMolAlign.AlignMol(trial, ref, atomMap=pairs)
-        _snap_core(trial, pairs, ref_xyz)
-        clearance = _min_distance(trial.GetConformer().GetPositions()[heavy], tree)
-        key = (clearance, -rmsd)
-        if best_key is None or key > best_key:
-            best, best_key = (trial, rmsd), key
+    requested = parse_smiles(smiles)
+    stereo_given = not undefined_stereo(requested)  # open stereo: compare the graph only
+    want = Chem.MolToSmiles(requested, isomericSmiles=stereo_given)
+    best, best_key, n_wrong = None, None, 0
+    for core in _cores(mol, pairs):  # the full core; then without its stereocentres
+        coord_map = {i: ref.GetConformer().GetAtomPosition(j) for i, j in core}
+        for attempt in range(n_attempts):
+            trial = Chem.Mol(mol)
+            conf_id = AllChem.EmbedMolecule(trial, coordMap=coord_map, randomSeed=seed + attempt,
+                                            useRandomCoords=True)
+            if conf_id < 0:
+                continue
+            rmsd = rdMolAlign.AlignMol(trial, ref, atomMap=core)
+            _snap_core(trial, core, ref_xyz)
+            if perceived_smiles(trial, isomeric=stereo_given) != want:  # the snap inverted a centre
+                n_wrong += 1
+                continue
+            xyz = trial.GetConformer().GetPositions()[heavy]
+            clearance = _min_distance(xyz, tree)
+            n_clash = int(sum(len(h) for h in tree.query_ball_point(xyz, CLEAR_CONTACT_ANGSTROM))) \
+                if tree is not None else 0
+            score = float(scorer(trial)) if scorer is not None else 0.0
+            key = (score, n_clash, rmsd) if scorer is not None else (n_clash, rmsd)
+            if best_key is None or key < best_key:
+                best, best_key = (trial, rmsd, clearance, score), key
+        if best is not None:
+            pairs = core
+            break
     if best is None:
         raise SimulationError("embedding_failed",
-                              f"no 3D embedding kept the common core in {n_attempts} attempts")
-    posed, rmsd = best
+                              f"no 3D embedding kept the common core in {n_attempts} attempts"
+                              + (f" ({n_wrong} had the wrong stereochemistry)" if n_wrong else ""))
+    posed, rmsd, clearance, score = best
     posed.SetProp("_Name", smiles)
     posed.SetProp("pose_method", "mcs")
     posed.SetProp("pose_reference", ref.GetProp("_Name") if ref.HasProp("_Name") else "")
     posed.SetDoubleProp("pose_similarity", similarity)
     posed.SetIntProp("pose_mcs_atoms", len(pairs))
     posed.SetDoubleProp("pose_core_rmsd_A", float(rmsd))
-    posed.SetDoubleProp("pose_min_protein_distance_A", float(best_key[0]))
+    posed.SetDoubleProp("pose_min_protein_distance_A", float(clearance))
+    if scorer is not None:
+        posed.SetDoubleProp("pose_score_kcal_mol", score)
     return posed
+
+
+def _cores(mol: Chem.Mol, pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The MCS core, and the core without the ligand's stereocentres and their neighbours
+    (a reference of the opposite configuration must not force its own onto the ligand)."""
+    chiral = {a.GetIdx() for a in mol.GetAtoms() if a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED}
+    free = chiral | {n.GetIdx() for i in chiral for n in mol.GetAtomWithIdx(i).GetNeighbors()}
+    reduced = [(i, j) for i, j in pairs if i not in free]
+    return [pairs, reduced] if chiral and len(reduced) >= 3 and len(reduced) < len(pairs) else [pairs]
 
 
 def _snap_core(mol: Chem.Mol, pairs: list[tuple[int, int]], ref_xyz: np.ndarray) -> None:
@@ -220,3 +259,88 @@ def check_clash(mol: Chem.Mol, protein_heavy_xyz_angstrom: np.ndarray, min_dista
         raise SimulationError("pose_clash", f"ligand heavy atom {closest:.2f} Å from a protein "
                               f"heavy atom (limit {min_distance_angstrom} Å)")
     return closest
+
+
+def undefined_stereo(mol: Chem.Mol) -> list[str]:
+    """Stereocentres and stereo double bonds that the molecule leaves unspecified.
+
+    Returns
+    -------
+    list of str
+        ``"atom 5"`` / ``"bond 3"`` per unspecified element (empty when fully defined).
+    """
+    # A protonated amine's N-H exchanges and inverts: judge its neutral form, where RDKit
+    # (rightly) sees no stereocentre on the nitrogen.
+    neutral = Chem.RWMol(mol)
+    for atom in neutral.GetAtoms():
+        if atom.GetSymbol() == "N" and atom.GetFormalCharge() == 1 and atom.GetTotalNumHs() > 0 \
+                and not atom.GetIsAromatic() and all(b.GetBondType() == Chem.BondType.SINGLE
+                                                     for b in atom.GetBonds()):
+            atom.SetFormalCharge(0)
+            atom.SetNumExplicitHs(atom.GetTotalNumHs() - 1)
+            atom.SetNoImplicit(True)
+    neutral = neutral.GetMol()
+    Chem.SanitizeMol(neutral)
+    found = []
+    for info in Chem.FindPotentialStereo(neutral):
+        if info.specified != Chem.StereoSpecified.Unspecified:
+            continue
+        if info.type == Chem.StereoType.Atom_Tetrahedral:
+            found.append(f"atom {info.centeredOn}")
+        elif info.type == Chem.StereoType.Bond_Double:
+            found.append(f"bond {info.centeredOn}")
+    return found
+
+
+def stereoisomer_smiles(mol: Chem.Mol, max_isomers: int = 8) -> list[str]:
+    """Canonical SMILES of the stereoisomers of ``mol`` (unspecified elements enumerated)."""
+    from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
+
+    options = StereoEnumerationOptions(onlyUnassigned=True, maxIsomers=max_isomers, unique=True)
+    return sorted({Chem.MolToSmiles(m) for m in EnumerateStereoisomers(Chem.Mol(mol), options=options)})
+
+
+def require_defined_stereo(smiles: str) -> None:
+    """Raise ``undefined_stereo`` when the ligand leaves stereocentres open.
+
+    Embedding such a SMILES would simulate an arbitrary isomer; the message
+    lists the isomers so that each can be submitted on its own.
+    """
+    mol = parse_smiles(smiles)
+    missing = undefined_stereo(mol)
+    if missing:
+        isomers = stereoisomer_smiles(mol)
+        raise SimulationError("undefined_stereo", f"{len(missing)} stereo element(s) unspecified "
+                              f"({', '.join(missing)}); simulate each isomer instead: "
+                              f"{' | '.join(isomers)}")
+
+
+def perceived_smiles(posed: Chem.Mol, isomeric: bool = True) -> str:
+    """Canonical isomeric SMILES (no H) perceived from the 3D coordinates alone.
+
+    Stereo tags carried over from the input are wiped first, so the answer is
+    what the simulated coordinates actually hold.
+    """
+    mol = Chem.Mol(posed)
+    for atom in mol.GetAtoms():
+        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    for bond in mol.GetBonds():
+        if bond.GetBondType() == Chem.BondType.DOUBLE:
+            bond.SetStereo(Chem.BondStereo.STEREONONE)
+    Chem.AssignStereochemistryFrom3D(mol)
+    # An N-H nitrogen (protonated amine) inverts and exchanges its proton: not a stereocentre,
+    # and without it a 1,4-ring relationship through it is no stereo element either.
+    for atom in mol.GetAtoms():
+        if atom.GetSymbol() == "N" and atom.GetTotalNumHs(includeNeighbors=True) > 0:
+            atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    heavy = Chem.RemoveHs(mol)
+    Chem.AssignStereochemistry(heavy, cleanIt=True, force=True)
+    return Chem.MolToSmiles(heavy, isomericSmiles=isomeric)
+
+
+def check_pose_identity(posed: Chem.Mol, smiles: str) -> None:
+    """Raise ``pose_mismatch`` unless the 3D pose is the requested molecule (charges, stereo)."""
+    want = Chem.MolToSmiles(parse_smiles(smiles))
+    got = perceived_smiles(posed)
+    if want != got:
+        raise SimulationError("pose_mismatch", f"the 3D pose is {got}, requested {want}")

@@ -1,4 +1,4 @@
-"""Ligand protonation state at the simulation pH (dimorphite-dl, with a guard).
+"""Ligand protonation state at the simulation pH: one state, chosen by pKa rules.
 
 The choice, and why:
 
@@ -6,20 +6,17 @@ The choice, and why:
   also chose its protonation state, and the hydrogens carry coordinates.
 * **SMILES that already carry formal charges are kept as given**: a chemist
   (or an upstream tool) made that decision on purpose.
-* **Neutral SMILES get their dominant state at pH 7.4 from dimorphite-dl**
-  (Ropp et al., J. Cheminform. 2019, 11, 14), with ``precision=0`` so that
-  exactly one state comes back. MolTwin's standardizer neutralizes
-  molecules, so without this step a piperidine or a carboxylic acid would be
-  simulated uncharged, and its salt bridges would be missing.
-* **Guard: a result with net charge beyond ±1 is not used.** dimorphite-dl
-  treats every site independently, so it doubly protonates piperazines and
-  doubly deprotonates benzimidazolones or salicylic acids, which no pKa
-  table supports. Such results are dropped in favour of the given state
-  (recorded in the notes); single ionizations (amines, acids, tetrazoles,
-  amidines) and zwitterions pass.
-
-``ligand_protonation="keep"`` in :class:`simulation.settings.SimulationSettings`
-switches the step off.
+* **Neutral SMILES get their most likely single state at pH 7.4** from the pKa
+  rule table of :mod:`simulation.pka_rules` (``ligand_protonation="pka_rules"``,
+  the default): salicylic acid -> carboxylate (the phenol stays), N-methyl-
+  piperazine -> singly protonated, glycine -> zwitterion. MolTwin's
+  standardizer neutralizes molecules, so without this step a piperidine or a
+  carboxylic acid would be simulated uncharged and lose its salt bridges.
+* ``ligand_protonation="dimorphite"`` keeps the former route (dimorphite-dl,
+  Ropp et al., J. Cheminform. 2019, 11, 14, precision 0). It treats sites
+  independently, so it doubly protonates piperazines and doubly deprotonates
+  salicylic acids; such a result (|net charge| > 1) is dropped for the given
+  state with a note. ``"keep"`` switches the step off.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ import logging
 
 from rdkit import Chem
 
+from simulation.pka_rules import choose_state
 from simulation.pose import parse_smiles
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_ABS_NET_CHARGE = 1
 
 
-def protonate_for_ph(smiles: str, ph: float = 7.4) -> tuple[str, str]:
+def protonate_for_ph(smiles: str, ph: float = 7.4, method: str = "pka_rules") -> tuple[str, str]:
     """Dominant protonation state of a ligand at ``ph``.
 
     Parameters
@@ -44,6 +42,9 @@ def protonate_for_ph(smiles: str, ph: float = 7.4) -> tuple[str, str]:
         The ligand as given.
     ph
         Target pH.
+    method
+        ``"pka_rules"`` (one state from :mod:`simulation.pka_rules`) or
+        ``"dimorphite"`` (dimorphite-dl with the net-charge guard).
 
     Returns
     -------
@@ -60,6 +61,13 @@ def protonate_for_ph(smiles: str, ph: float = 7.4) -> tuple[str, str]:
     given = Chem.MolToSmiles(mol)
     if any(atom.GetFormalCharge() for atom in mol.GetAtoms()):
         return given, ""
+    if method == "pka_rules":
+        state, sites = choose_state(mol, ph)
+        proposed = Chem.MolToSmiles(state)
+        if proposed == given:
+            return given, ""
+        return proposed, (f"protonated at pH {ph:g} by pKa rules ({'; '.join(sites)}): "
+                          f"{given} -> {proposed}")
     from dimorphite_dl import protonate_smiles
 
     try:

@@ -30,17 +30,18 @@ from simulation.analyse import summarize_frames
 from simulation.explicit import WATER_MODEL, check_box, count_solvent, solvate_complex
 from simulation.ligand import check_elements, parametrize_ligand
 from simulation.md import MDResult, run_md
-from simulation.placement import place_ligand
+from simulation.placement import place_ligand, run_pose_checks
 from simulation.platform import PlatformChoice, PlatformFailure, next_platform, select_platform
 from simulation.pocket import build_pocket
 from simulation.pose import parse_smiles
 from simulation.protein import file_sha256, prepare_protein
+from simulation.relax import ligand_with_positions, relax_complex, write_receptor_pdb
 from simulation.settings import SimulationSettings
 from simulation.system import PROTEIN_FORCE_FIELDS, build_complex_systems
 
 log = logging.getLogger(__name__)
 
-SIMULATION_CODE_VERSION = "2"  # bump when results change for the same inputs
+SIMULATION_CODE_VERSION = "3"  # bump when results change for the same inputs
 RECORD_FILE = "record.json"
 
 
@@ -83,6 +84,8 @@ class SimulationRecord:
     charge_method: str = ""
     pose_method: str = ""           # "provided" | "mcs" | "dock"
     pose_reference: str = ""
+    pose_check_status: str = ""     # passed | failed (warn) | unchecked | off; after relaxation if any
+    pose_check_before_relaxation: str = ""  # the first verdict when the pose was relaxed
     ligand_smiles: str = ""         # the simulated protonation state
     n_atoms: int = 0
     ns_simulated: float = math.nan
@@ -94,7 +97,11 @@ class SimulationRecord:
     frac_frames_within_2A: float = math.nan
     contacts_mean: float = math.nan
     mmgbsa_kcal_mol: float = math.nan
-    mmgbsa_sem_kcal_mol: float = math.nan
+    mmgbsa_sem_kcal_mol: float = math.nan    # correlation-aware (statistical inefficiency/blocking)
+    mmgbsa_naive_sem_kcal_mol: float = math.nan  # std/sqrt(N), for comparison only
+    mmgbsa_statistical_inefficiency: float = math.nan
+    mmgbsa_frames_discarded: int = 0         # equilibration frames left out of the mean
+    mmgbsa_minimized_kcal_mol: float = math.nan  # single point of the minimized complex
     frames_parquet: str = ""
     input_hash: str = ""
     wall_s: float = math.nan
@@ -120,10 +127,12 @@ def request_hash(request: SimulationRequest, settings: SimulationSettings) -> st
 
 
 def _force_field_label(settings: SimulationSettings, ligand_ff: str) -> str:
+    scoring = (f"{settings.scoring_gb_model}, eps_in {settings.scoring_solute_dielectric:g}"
+               + (f", {settings.scoring_salt_molar:g} M salt" if settings.scoring_salt_molar else ""))
     if settings.mode == "explicit":
         return (f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + {WATER_MODEL.upper()}/PME "
-                f"(MM/GBSA: GBSAOBC2, solvent stripped)")
-    return f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + GBSAOBC2"
+                f"(MM/GBSA: {scoring}, solvent stripped)")
+    return f"{PROTEIN_FORCE_FIELDS[0]} + {ligand_ff} + GBSAOBC2 (MM/GBSA: {scoring})"
 
 
 def _run_md_with_fallback(systems, dynamics, settings, platform: PlatformChoice, run_dir: Path,
@@ -165,6 +174,7 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
     posed = placement.mol
     record.pose_method, record.pose_reference = placement.method, placement.reference
     record.ligand_smiles = placement.smiles
+    record.pose_check_status = placement.check_status
     record.notes.extend(placement.notes)
     check_elements(posed)
     ligand_xyz_nm = posed.GetConformer().GetPositions() / 10.0
@@ -189,6 +199,8 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
                                     hydrogen_mass_amu=settings.hydrogen_mass_amu,
                                     restraint_k_kj_mol_nm2=0.0 if explicit
                                     else settings.restraint_k_kj_mol_nm2)
+    if placement.relax_for:
+        _relax_and_recheck(systems, posed, placement, settings, platform, run_dir, record)
     dynamics = solvate_complex(systems, ligand, settings) if explicit else None
     record.n_atoms = (dynamics or systems).topology.getNumAtoms()
     if dynamics is not None:
@@ -203,11 +215,39 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
     summary = summarize_frames(result.frames)
     for key, value in summary.items():
         setattr(record, key, value)
+    record.mmgbsa_minimized_kcal_mol = result.minimized_kcal_mol
     record.ns_simulated = result.ns_simulated
     record.ns_per_day = result.ns_per_day
     record.wall_ns_per_day = result.wall_ns_per_day
     record.frames_parquet = str(result.frames_path)
     record.status, record.reason_code = "ok", ""
+
+
+def _relax_and_recheck(systems, posed, placement, settings, platform, run_dir: Path,
+                       record: SimulationRecord) -> None:
+    """Relax a clashing provided pose in the protein, check again; keep or reject it."""
+    relaxed = relax_complex(systems, platform)
+    receptor_pdb = run_dir / "relaxed_receptor.pdb"
+    write_receptor_pdb(systems, relaxed, receptor_pdb)
+    mol = ligand_with_positions(posed, relaxed[systems.ligand_atoms])
+    receptor_heavy = [i for i in systems.receptor_atoms
+                      if list(systems.topology.atoms())[i].element.symbol != "H"]
+    verdict, failed, notes = run_pose_checks(mol, receptor_pdb, relaxed[receptor_heavy] * 10.0,
+                                             settings)
+    record.pose_check_before_relaxation = placement.check_status
+    record.pose_check_status = verdict
+    shift = float(np.sqrt(((relaxed[systems.ligand_atoms] - systems.positions_nm[systems.ligand_atoms])
+                           ** 2).sum(axis=1).mean()) * 10.0)
+    record.notes.append(f"restrained relaxation (ligand moved {shift:.2f} Å RMS): checks "
+                        f"{verdict}" + (f" ({', '.join(failed)})" if failed else ""))
+    if failed and settings.pose_check == "reject":
+        raise SimulationError("implausible_pose", f"still failing after a restrained relaxation: "
+                              f"{', '.join(failed)} (before: {', '.join(placement.relax_for)})")
+    if failed:
+        record.notes.append("pose_check=warn: simulated anyway")
+    record.notes.extend(notes)
+    systems.positions_nm = relaxed  # MD, and the ligand RMSD reference, start from the relaxed pose
+    Chem.MolToMolFile(mol, str(run_dir / "ligand_pose_relaxed.mol"))
 
 
 def simulate_ligand(request: SimulationRequest, settings: SimulationSettings,

@@ -17,8 +17,11 @@ import openmm
 import openmm.unit as unit
 from scipy.spatial import cKDTree
 
+from simulation.gb_models import scoring_system
 from simulation.platform import PlatformChoice, create_context
 from simulation.system import ComplexSystems
+
+NATIVE_MODEL = ("OBC2", 1.0, 0.0)  # what the dynamics run with
 
 KJ_PER_KCAL = 4.184
 CONTACT_CUTOFF_NM = 0.4
@@ -61,10 +64,13 @@ class FrameScorer:
         Platform for the small energy contexts.
     fit_rmsd
         Superpose the protein's CA atoms on the start before the ligand RMSD.
+    model
+        (GB model, solute dielectric, salt molar) of the MM/GBSA energies
+        (:mod:`simulation.gb_models`); the native OBC2 of the dynamics by default.
     """
 
     def __init__(self, systems: ComplexSystems, platform: PlatformChoice,
-                 fit_rmsd: bool = False) -> None:
+                 fit_rmsd: bool = False, model: tuple = NATIVE_MODEL) -> None:
         atoms = list(systems.topology.atoms())
         heavy = np.array([a.element.symbol != "H" for a in atoms])
         self._ligand = systems.ligand_atoms
@@ -77,10 +83,20 @@ class FrameScorer:
                                      in receptor]) if fit_rmsd else None)
         if self._fit_atoms is not None:
             self._fit_reference = systems.positions_nm[self._fit_atoms].copy()
-        self._receptor_ctx = _energy_context(systems.receptor_system, platform)
-        self._ligand_ctx = _energy_context(systems.ligand_system, platform)
-        self._complex_ctx = None
+        self.model = tuple(model)
+        self._native = self.model == NATIVE_MODEL
+        receptor_system, ligand_system = systems.receptor_system, systems.ligand_system
         self._complex_system = systems.complex_system
+        if not self._native:
+            def rescored(system, keep):
+                return scoring_system(system, _sub_topology(systems, keep), model=model[0],
+                                      solute_dielectric=model[1], salt_molar=model[2])
+            receptor_system = rescored(receptor_system, self._receptor)
+            ligand_system = rescored(ligand_system, self._ligand)
+            self._complex_system = rescored(systems.complex_system, None)
+        self._receptor_ctx = _energy_context(receptor_system, platform)
+        self._ligand_ctx = _energy_context(ligand_system, platform)
+        self._complex_ctx = None
         self._platform = platform
 
     def ligand_rmsd_angstrom(self, positions_nm: np.ndarray) -> float:
@@ -101,9 +117,10 @@ class FrameScorer:
         """All per-frame metrics for one complex frame (positions in nm).
 
         ``complex_energy_kj_mol`` may be passed when the caller already has the
-        group-0 energy of the complex, saving one evaluation.
+        group-0 energy of the complex, saving one evaluation (ignored when the
+        scoring model is not the dynamics' native OBC2).
         """
-        if complex_energy_kj_mol is None:
+        if complex_energy_kj_mol is None or not self._native:
             if self._complex_ctx is None:
                 self._complex_ctx = _energy_context(self._complex_system, self._platform)
             complex_energy_kj_mol = _energy(self._complex_ctx, positions_nm)
@@ -117,3 +134,15 @@ class FrameScorer:
             "e_ligand_kj_mol": e_lig,
             "mmgbsa_kcal_mol": (complex_energy_kj_mol - e_rec - e_lig) / KJ_PER_KCAL,
         }
+
+
+def _sub_topology(systems: ComplexSystems, keep):
+    """Topology of the atoms ``keep`` of the complex (all atoms when None), for GB radii."""
+    import openmm.app as app
+
+    if keep is None:
+        return systems.topology
+    keep_set = set(int(i) for i in keep)
+    modeller = app.Modeller(systems.topology, systems.positions_nm * unit.nanometer)
+    modeller.delete([a for a in systems.topology.atoms() if a.index not in keep_set])
+    return modeller.topology

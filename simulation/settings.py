@@ -22,7 +22,7 @@ ChargeMethod = Literal["nagl", "am1bcc", "mmff94"]
 SolventMode = Literal["implicit", "explicit"]
 PoseMethod = Literal["auto", "mcs", "dock"]
 PoseCheck = Literal["reject", "warn", "off"]
-LigandProtonation = Literal["dimorphite", "keep"]
+LigandProtonation = Literal["pka_rules", "dimorphite", "keep"]
 
 _EXPLICIT_POCKET = (
     "explicit solvent simulates the whole protein: set pocket_radius_angstrom to null. "
@@ -82,14 +82,24 @@ class SimulationSettings(StrictModel):
     pose_check: PoseCheck = Field(
         "reject", description="PoseBusters plausibility checks before MD: 'reject' makes a failing "
         "pose a failure record, 'warn' only notes it, 'off' skips the checks.")
+    relax_failed_poses: bool = Field(
+        True, description="A provided pose failing only protein-contact checks (clash, volume "
+        "overlap) gets a restrained relaxation of ligand and nearby side chains, then the "
+        "checks again; rejected only if it still fails (both verdicts recorded).")
+    mcs_embeddings: int = Field(5, ge=1, le=50, description="MCS embeddings tried per ligand.")
+    mcs_embedding_choice: Literal["vina", "clash"] = Field(
+        "vina", description="Choose among MCS embeddings by Vina score after local optimization "
+        "in the protein ('vina'), or by the fewest close contacts then core RMSD ('clash').")
     clash_distance_angstrom: float = Field(
         1.0, ge=0, description="A pose with a ligand–protein heavy-atom pair closer than this "
         "is rejected as implausible.")
 
     # --- ligand -------------------------------------------------------------------
     ligand_protonation: LigandProtonation = Field(
-        "dimorphite", description="SMILES ligands without formal charges get their dominant "
-        "protonation state at protonation_ph from dimorphite-dl; 'keep' uses them as given. "
+        "pka_rules", description="SMILES ligands without formal charges get their most likely "
+        "single protonation state at protonation_ph from a pKa rule table with site coupling "
+        "('pka_rules'), or from dimorphite-dl with a |charge| <= 1 guard ('dimorphite'); 'keep' "
+        "uses them as given. "
         "Provided poses (SDF) always keep their own hydrogens.")
     add_missing_hydrogens: bool = Field(
         False, description="A provided pose without hydrogens gets them from RDKit (with "
@@ -112,6 +122,19 @@ class SimulationSettings(StrictModel):
         3.0, ge=1.0, description="Hydrogen mass after repartitioning (1.008 turns it off).")
     minimize_max_iterations: int = Field(
         100, ge=0, description="L-BFGS iterations; each costs ~0.1 s for a pocket on CPU.")
+    minimize_until_converged: bool = Field(
+        False, description="After minimize_max_iterations, continue L-BFGS until converged "
+        "(10 kJ/mol/nm): ~45 CPU s more for a Tyk2 pocket; the minimized single-point score "
+        "(mmgbsa_minimized_kcal_mol) is then taken at a real local minimum.")
+
+    # --- scoring (MM/GBSA energy model; dynamics always use native OBC2) -------------------
+    scoring_gb_model: Literal["OBC2", "GBn2"] = Field(
+        "OBC2", description="GB model of the MM/GBSA energies: OBC2 (mbondi2) or GBn2 (mbondi3).")
+    scoring_solute_dielectric: float = Field(
+        1.0, ge=1.0, le=20.0, description="Interior dielectric of the MM/GBSA energies "
+        "(scales Coulomb and enters the GB term).")
+    scoring_salt_molar: float = Field(
+        0.0, ge=0.0, le=2.0, description="Debye–Hückel salt screening of the MM/GBSA GB term.")
     equilibration_steps: int = Field(250, ge=0, description="Steps with all heavy atoms restrained.")
     production_steps: int = Field(1250, ge=1)
     report_interval_steps: int = Field(50, ge=1)

@@ -107,3 +107,16 @@ def test_replaces_must_name_another_profile_property():
                            group="physics", replaces="not_a_column")
     with pytest.raises(ValueError, match="replaces 'not_a_column'"):
         RankSettings(desirability=(*DEFAULT_PROFILE, bad))
+
+
+def test_unchecked_or_failed_poses_are_no_evidence():
+    """Fail closed: a pose whose checks could not run never feeds or receives calibrated physics."""
+    merged = _series(10)
+    simulated = merged.index[merged["mmgbsa_kcal_mol"].notna()]
+    merged["pose_check_status"] = "passed"
+    n_all = fit_physics_calibration(merged).n
+    merged.loc[simulated[:2], "pose_check_status"] = ["unchecked", "failed"]
+    assert fit_physics_calibration(merged).n == n_all - 2
+    out, _ = apply_physics_calibration(merged)
+    assert out.loc[simulated[:2], CALIBRATED].isna().all()
+    assert out.loc[simulated[2:], CALIBRATED].notna().all()

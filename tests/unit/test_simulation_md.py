@@ -86,6 +86,18 @@ def test_scorer_mmgbsa_is_complex_minus_parts(systems, platform):
     assert scorer.ligand_rmsd_angstrom(shifted) == pytest.approx(1.0)
 
 
+def test_scorer_with_another_energy_model_rescores_the_same_frame(systems, platform):
+    native = FrameScorer(systems, platform).score(systems.positions_nm)
+    obc2_custom = FrameScorer(systems, platform, model=("OBC2", 1.0, 0.0001)).score(systems.positions_nm)
+    gbn2 = FrameScorer(systems, platform, model=("GBn2", 1.0, 0.0)).score(systems.positions_nm)
+    # the native force's energy passed in is ignored for another model
+    passed = FrameScorer(systems, platform, model=("GBn2", 1.0, 0.0)).score(
+        systems.positions_nm, complex_energy_kj_mol=0.0)
+    assert obc2_custom["mmgbsa_kcal_mol"] == pytest.approx(native["mmgbsa_kcal_mol"], abs=0.05)
+    assert abs(gbn2["mmgbsa_kcal_mol"] - native["mmgbsa_kcal_mol"]) > 0.1
+    assert passed["mmgbsa_kcal_mol"] == pytest.approx(gbn2["mmgbsa_kcal_mol"])
+
+
 def test_run_md_writes_frames_and_resumes(systems, platform, tmp_path):
     result = run_md(systems, TINY, platform, tmp_path)
     assert not result.resumed and result.retries == 0

@@ -46,8 +46,8 @@ def _write(mol, path):
     ("CN1CCN(C)CC1", None, False),                              # dimorphite says +2: guarded
     ("C[NH3+]", None, False),                                   # given charges are kept
 ])
-def test_protonation_at_ph_7_4(smiles, expected, changed):
-    result, note = protonate_for_ph(smiles, 7.4)
+def test_dimorphite_protonation_at_ph_7_4(smiles, expected, changed):
+    result, note = protonate_for_ph(smiles, 7.4, method="dimorphite")
     given = Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
     assert result == (Chem.MolToSmiles(Chem.MolFromSmiles(expected)) if expected else given)
     assert note.startswith("protonated") == changed
@@ -110,19 +110,88 @@ def test_docking_box_covers_references(references):
 
 
 def test_auto_docks_a_ligand_without_common_core(protein):
-    """3-hydroxytetrahydrofuran shares no core with the Tyk2 series: Vina places it."""
+    """(S)-3-hydroxytetrahydrofuran shares no core with the Tyk2 series: Vina places it."""
     settings = SimulationSettings(dock_exhaustiveness=1)
     heavy = protein.heavy_atom_positions_nm() * 10.0
-    placed = place_ligand("OC1CCOC1", settings, protein.path, heavy,
+    placed = place_ligand("O[C@H]1CCOC1", settings, protein.path, heavy,
                           reference_ligands_sdf=DATA / "ligands.sdf")
     assert placed.method == "dock" and placed.reference.startswith("vina rank")
     assert any("no_common_core" in n for n in placed.notes)
     mol = placed.mol
-    assert mol.GetNumAtoms() == Chem.AddHs(Chem.MolFromSmiles("OC1CCOC1")).GetNumAtoms()
+    assert mol.GetNumAtoms() == Chem.AddHs(Chem.MolFromSmiles("O[C@H]1CCOC1")).GetNumAtoms()
     centre, size = docking_box(read_reference_ligands(DATA / "ligands.sdf"), 6.0)
     xyz = mol.GetConformer().GetPositions()
     assert np.all(np.abs(xyz - centre) <= np.asarray(size) / 2 + 2.0)  # inside the box (+H)
     with pytest.raises(SimulationError) as info:  # 'mcs' alone does not fall back
-        place_ligand("OC1CCOC1", settings.model_copy(update={"pose_method": "mcs"}), protein.path,
+        place_ligand("O[C@H]1CCOC1", settings.model_copy(update={"pose_method": "mcs"}), protein.path,
                      heavy, reference_ligands_sdf=DATA / "ligands.sdf")
     assert info.value.reason_code == "no_common_core"
+
+
+def test_checks_fail_closed_when_they_cannot_run(protein, references, tmp_path):
+    """A protein PoseBusters cannot read leaves the pose 'unchecked', never 'passed'."""
+    from simulation.plausibility import pose_verdict
+
+    assert pose_verdict([], []) == "passed"
+    assert pose_verdict([], ["could not run"]) == "unchecked"
+    assert pose_verdict(["bond_lengths"], ["could not run"]) == "failed"
+    broken = tmp_path / "broken.pdb"
+    broken.write_text("this is not a PDB file\n")
+    heavy = protein.heavy_atom_positions_nm() * 10.0
+    pose = _write(_by_name(references, "ejm_31"), tmp_path / "ejm31.sdf")
+    smiles = Chem.MolToSmiles(Chem.RemoveHs(_by_name(references, "ejm_31")))
+    good = place_ligand(smiles, SimulationSettings(), protein.path, heavy, pose_sdf=pose)
+    assert good.check_status == "passed"
+    unchecked = place_ligand(smiles, SimulationSettings(), broken, heavy, pose_sdf=pose)
+    assert unchecked.check_status == "unchecked"
+    assert any("unchecked" in n for n in unchecked.notes)
+
+
+def _pushed_into_protein(mol, protein_heavy_A, contact_A=0.9):
+    """The pose moved as a whole until its closest heavy-atom contact is ``contact_A``."""
+    from scipy.spatial import cKDTree
+
+    mol = Chem.Mol(mol)
+    xyz = mol.GetConformer().GetPositions()
+    heavy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    dist, nearest = cKDTree(protein_heavy_A).query(xyz[heavy])
+    k = int(np.argmin(dist))
+    direction = protein_heavy_A[nearest[k]] - xyz[heavy][k]
+    shift = direction / np.linalg.norm(direction) * (dist[k] - contact_A)
+    conf = mol.GetConformer()
+    for i in range(mol.GetNumAtoms()):
+        conf.SetAtomPosition(i, (xyz[i] + shift).tolist())
+    return mol
+
+
+def test_clashing_provided_pose_is_marked_for_relaxation_not_rejected(protein, references, tmp_path):
+    heavy = protein.heavy_atom_positions_nm() * 10.0
+    pushed = _pushed_into_protein(_by_name(references, "ejm_31"), heavy)
+    path = _write(pushed, tmp_path / "pushed.sdf")
+    smiles = Chem.MolToSmiles(Chem.RemoveHs(pushed))
+    placed = place_ligand(smiles, SimulationSettings(), protein.path, heavy, pose_sdf=path)
+    assert placed.check_status == "failed" and "pose_clash" in placed.relax_for
+    with pytest.raises(SimulationError) as info:  # without relaxation the clash is fatal
+        place_ligand(smiles, SimulationSettings(relax_failed_poses=False), protein.path, heavy,
+                     pose_sdf=path)
+    assert info.value.reason_code == "pose_clash"
+
+
+@pytest.mark.slow
+def test_relaxed_pose_is_checked_again_and_simulated(protein, references, tmp_path):
+    """A pose pushed 1.8 Å into the protein wall (0.9 Å contact) passes after relaxation."""
+    from simulation.run import SimulationRequest, simulate_ligand
+
+    heavy = protein.heavy_atom_positions_nm() * 10.0
+    pushed = _pushed_into_protein(_by_name(references, "ejm_31"), heavy)
+    path = _write(pushed, tmp_path / "pushed.sdf")
+    settings = SimulationSettings(minimize_max_iterations=20, equilibration_steps=10,
+                                  production_steps=20, report_interval_steps=5,
+                                  checkpoint_interval_steps=10, pocket_radius_angstrom=6.0)
+    record = simulate_ligand(SimulationRequest("pushed", Chem.MolToSmiles(Chem.RemoveHs(pushed)),
+                                               DATA / "protein.pdb", pose_sdf=path),
+                             settings, tmp_path / "md")
+    assert record.status == "ok", record.message
+    assert record.pose_check_before_relaxation == "failed"
+    assert record.pose_check_status == "passed"
+    assert any("restrained relaxation" in n for n in record.notes)

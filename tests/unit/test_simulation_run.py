@@ -13,7 +13,7 @@ from simulation.run import SimulationRecord, SimulationRequest, simulate_ligand
 from simulation.settings import SimulationSettings
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "tyk2"
-ANALOG = "O=C(Nc1ccnc(NC(=O)C2CC2C)c1)c1c(Cl)cccc1Cl"
+ANALOG = "O=C(Nc1ccnc(NC(=O)[C@@H]2C[C@H]2C)c1)c1c(Cl)cccc1Cl"  # stereo defined: open centres are refused
 FEW_STEPS = SimulationSettings(platform="CPU", pocket_radius_angstrom=6.0, minimize_max_iterations=20,
                                equilibration_steps=10, production_steps=20, report_interval_steps=5)
 
@@ -29,6 +29,7 @@ def test_few_steps_gives_ok_record_and_frames(tmp_path):
     assert record.pose_reference in {"jmc_28", "ejm_46"}
     assert math.isfinite(record.mmgbsa_kcal_mol) and record.mmgbsa_kcal_mol < 0
     assert math.isfinite(record.mmgbsa_sem_kcal_mol)
+    assert math.isfinite(record.mmgbsa_minimized_kcal_mol) and record.pose_check_status == "passed"
     assert record.n_frames == 4 and record.ns_simulated == pytest.approx(8e-5)
     assert 0 <= record.frac_frames_within_2A <= 1 and record.contacts_mean > 0
     frames = pd.read_parquet(record.frames_parquet)

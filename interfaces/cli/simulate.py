@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli import JsonOpt, app, emit, fail
 
 
 @app.command()

@@ -17,7 +17,7 @@ from ranking.grid_query import RANGE_COLUMNS, GridQuery, parse_bound, run_query,
 from ranking.compound_table import TABLE_COLUMNS
 from interfaces.web.charts import line_chart
 from interfaces.web.context import get_ctx
-from interfaces.web.twin_services import project_or_404, q, twin, viewer_or_redirect
+from interfaces.web.twin_services import q, twin, viewer_in_project, viewer_or_redirect
 
 router = APIRouter()
 
@@ -112,12 +112,9 @@ def _answer(request: Request, project: str, gq: GridQuery):
 
 @router.get("/projects/{project}/compounds")
 async def grid(request: Request, project: str) -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx, params = get_ctx(request), dict(request.query_params)
     entry = twin(request).cache.table(project)
     error, result, table = "", None, entry.table
@@ -148,12 +145,9 @@ async def grid(request: Request, project: str) -> Response:
 
 @router.get("/projects/{project}/compounds.{fmt}")
 async def export(request: Request, project: str, fmt: str) -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
     if fmt not in ("csv", "sdf"):
         return ctx.message("Unknown format", "Export as .csv or .sdf.", status=404, session=session)

@@ -12,7 +12,7 @@ from ranking.compound_history import (admet_of, compound_row, decision_history, 
                                       prospective_predictions, rmsd_trace, simulation_history, start_pose)
 from interfaces.web.charts import line_chart
 from interfaces.web.context import get_ctx
-from interfaces.web.twin_services import project_or_404, q, twin, viewer_or_redirect
+from interfaces.web.twin_services import q, twin, viewer_in_project
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parents[2] / "ranking" / "static"
@@ -90,12 +90,9 @@ def compound_structure(request: Request, project: str, compound_id: str) -> Resp
 
 @router.get("/projects/{project}/compounds/{compound_id}")
 async def compound_page(request: Request, project: str, compound_id: str) -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
     facts = await run_in_threadpool(compound_facts, request, project, compound_id)
     if facts is None:

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config, screen_project
-from interfaces.web.twin_services import project_or_404, q, twin, uploader_form, viewer_or_redirect
+from interfaces.web.twin_services import q, twin, uploader_form, viewer_in_project, viewer_or_redirect
 
 router = APIRouter()
 # The report is self-contained (its 3D viewer and table scripts are inline), so its page alone allows
@@ -35,12 +35,9 @@ def run_rows(request: Request, project: str) -> list[dict]:
 
 @router.get("/projects/{project}/runs")
 def runs_page(request: Request, project: str) -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
     jobs = twin(request).jobs.for_project(project)
     return ctx.render("twin_runs.html", session=session, project=project, runs=run_rows(request, project),

@@ -11,7 +11,7 @@ from moltwin.errors import BadInputError
 from ranking.sar import activity_cliffs, matched_pairs, rgroup_table
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config
-from interfaces.web.twin_services import project_or_404, q, twin, viewer_or_redirect
+from interfaces.web.twin_services import q, twin, viewer_in_project
 
 router = APIRouter()
 MAX_CORE_CHARS = 300
@@ -41,12 +41,9 @@ def sar_view(request: Request, project: str, core: str) -> dict:
 
 @router.get("/projects/{project}/sar")
 async def sar_page(request: Request, project: str, core: str = "") -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
     config = saved_config(ctx.store, project)
     created = project_target(ctx.store, project)

@@ -55,6 +55,15 @@ def project_or_404(request: Request, session: Session, project: str) -> Response
                        status=404, session=session, links=[("/", "All projects")])
 
 
+def viewer_in_project(request: Request, project: str) -> tuple[Session | None, Response | None]:
+    """The signed-in session for a page of ``project``, or the response to send instead
+    (the sign-in redirect, or the "no such project" page)."""
+    session, redirect = viewer_or_redirect(request)
+    if redirect:
+        return None, redirect
+    return session, project_or_404(request, session, project)
+
+
 async def uploader_form(request: Request, project: str):
     """(session, form, None) for an uploader's valid post, else (None, None, the response to send)."""
     session, redirect = viewer_or_redirect(request)

@@ -14,7 +14,7 @@ from moltwin.errors import BadInputError, ModelError
 from ranking.whatif import ask_twin, fingerprints, standardize_input
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config, simulate_compound
-from interfaces.web.twin_services import project_or_404, q, twin, uploader_form, viewer_or_redirect
+from interfaces.web.twin_services import q, twin, uploader_form, viewer_in_project
 
 router = APIRouter()
 NEXT_BATCH_ORIGIN = "what-if: next batch"
@@ -47,12 +47,9 @@ def next_batch(request: Request, project: str) -> list[dict]:
 
 @router.get("/projects/{project}/whatif")
 async def whatif_page(request: Request, project: str, smiles: str = "") -> Response:
-    session, redirect = viewer_or_redirect(request)
-    if redirect:
-        return redirect
-    missing = project_or_404(request, session, project)
-    if missing:
-        return missing
+    session, refusal = viewer_in_project(request, project)
+    if refusal:
+        return refusal
     ctx, answer, error = get_ctx(request), None, ""
     if smiles.strip():
         try:

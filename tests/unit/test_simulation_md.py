@@ -95,7 +95,7 @@ def test_scorer_with_another_energy_model_rescores_the_same_frame(systems, platf
         systems.positions_nm, complex_energy_kj_mol=0.0)
     assert obc2_custom["mmgbsa_kcal_mol"] == pytest.approx(native["mmgbsa_kcal_mol"], abs=0.05)
     assert abs(gbn2["mmgbsa_kcal_mol"] - native["mmgbsa_kcal_mol"]) > 0.1
-    assert passed["mmgbsa_kcal_mol"] == pytest.approx(gbn2["mmgbsa_kcal_mol"])
+    assert passed["mmgbsa_kcal_mol"] == pytest.approx(gbn2["mmgbsa_kcal_mol"], abs=1e-3)  # CPU sums in thread order
 
 
 def test_run_md_writes_frames_and_resumes(systems, platform, tmp_path):

@@ -66,7 +66,11 @@ def test_small_screen_through_prefect_on_an_empty_prefect_home(tmp_path):
     env = _fresh_env(tmp_path)
     sets = ["generate.max_candidates=20", "screen.simulate_top_n=0", "model.model_kinds=[random_forest]",
             "model.n_estimators=20", "model.cv_folds=3", f"results_dir={tmp_path / 'results'}"]
-    done = subprocess.run([MOLTWIN, "screen", "--db", f"sqlite:///{tmp_path / 'twin.db'}",
+    db = f"sqlite:///{tmp_path / 'twin.db'}"
+    init = subprocess.run([MOLTWIN, "db", "init", "--db", db], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)  # only db init (or the demo) creates a twin store
+    assert init.returncode == 0, init.stderr[-3000:]
+    done = subprocess.run([MOLTWIN, "screen", "--db", db,
                            *[x for s in sets for x in ("--set", s)], "--json"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -99,6 +99,7 @@ def test_simulate_prints_one_progress_line_per_ligand_on_stderr(tmp_path):
 def test_screen_sync_and_evaluate_report_their_stages_on_stderr(tmp_path):
     sets = ["generate.max_candidates=20", "screen.simulate_top_n=0", "model.model_kinds=[random_forest]",
             "model.n_estimators=20", "model.cv_folds=3", f"results_dir={tmp_path / 'results'}"]
+    assert run(["db", "init"], tmp_path).returncode == 0  # only db init (or the demo) creates a store
     screen = run(["screen", "--no-prefect", *[x for s in sets for x in ("--set", s)]], tmp_path)
     assert screen.returncode == 0, screen.stderr[-3000:]
     stages = re.findall(r"^moltwin screen \[\d+:\d\d\] stage (\d)/7 (\w+)", screen.stderr, re.M)

@@ -154,13 +154,14 @@ def test_real_simulation_pose_renders(browser, tmp_path):
     settings = SimulationSettings(platform="CPU", pocket_radius_angstrom=6.0,
                                   minimize_max_iterations=20, equilibration_steps=10,
                                   production_steps=20, report_interval_steps=5)
-    record = simulate_ligand(SimulationRequest("MT-analog", "O=C(Nc1ccnc(NC(=O)C2CC2C)c1)"
-                                               "c1c(Cl)cccc1Cl", data / "protein.pdb",
+    # one defined stereoisomer: open stereocentres are refused, never simulated as an arbitrary isomer
+    record = simulate_ligand(SimulationRequest("MT-analog", "C[C@@H]1C[C@@H]1C(=O)Nc1cc(NC(=O)c2c(Cl)cccc2Cl)ccn1",
+                                               data / "protein.pdb",
                                                data / "ligands.sdf"), settings, tmp_path / "md")
     assert record.status == "ok", record.message
     tables = build_tables(tyk2_records())
     tables["candidates"].loc[len(tables["candidates"])] = {
-        "compound_id": "MT-analog", "smiles": "O=C(Nc1ccnc(NC(=O)C2CC2C)c1)c1c(Cl)cccc1Cl",
+        "compound_id": "MT-analog", "smiles": "C[C@@H]1C[C@@H]1C(=O)Nc1cc(NC(=O)c2c(Cl)cccc2Cl)ccn1",
         "inchikey": "", "origin": "generated"}
     sims = [{**record.to_dict(), "sim_status": record.status}]
     tables["simulations"] = pd.DataFrame(sims).drop(columns=["status"])

@@ -43,9 +43,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
-TARGETS = {"tyk2": ("Tyk2_protein.pdb", "Tyk2_ligands_shifted.sdf"),
-           "mcl1": ("MCL1_protein.pdb", "MCL1_ligands.sdf"),
-           "ptp1b": ("PTP1B_protein.pdb", "PTP1B_ligands.sdf")}
+from jacs_systems import TARGETS, jacs_dir  # noqa: E402  (bench/ is the script folder)
 ENERGY_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0), ("OBC2", 2.0, 0.0), ("GBn2", 2.0, 0.0),
                  ("OBC2", 4.0, 0.0), ("GBn2", 4.0, 0.0), ("OBC2", 1.0, 0.15), ("GBn2", 1.0, 0.15)]
 MD_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0)]
@@ -55,12 +53,6 @@ N_BOOT = 2000
 
 def model_name(model, eps, salt) -> str:
     return f"{model}_e{eps:g}_s{salt:g}"
-
-
-def jacs_dir() -> Path:
-    import openmmforcefields
-
-    return Path(openmmforcefields.__file__).parent / "data" / "perses_jacs_systems"
 
 
 # ---------------------------------------------------------------- statistics

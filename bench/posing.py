@@ -36,16 +36,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
-TARGETS = {"tyk2": ("Tyk2_protein.pdb", "Tyk2_ligands_shifted.sdf"),
-           "mcl1": ("MCL1_protein.pdb", "MCL1_ligands.sdf"),
-           "ptp1b": ("PTP1B_protein.pdb", "PTP1B_ligands.sdf")}
-
-
-def jacs_dir() -> Path:
-    """openmmforcefields' copy of the JACS benchmark systems."""
-    import openmmforcefields
-
-    return Path(openmmforcefields.__file__).parent / "data" / "perses_jacs_systems"
+from jacs_systems import TARGETS, jacs_dir  # noqa: E402  (bench/ is the script folder)
 
 
 def heavy_rmsd(posed, published) -> float:

@@ -92,8 +92,8 @@ def detect_equilibration(x: np.ndarray, max_fraction: float = 0.5) -> tuple[int,
     n = x.size
     if n < 4:
         return 0, 1.0, float(n)
-    best = (0, statistical_inefficiency(x), 0.0)
-    best = (0, best[1], n / best[1])
+    g_all = statistical_inefficiency(x)
+    best = (0, g_all, n / g_all)
     for t0 in range(1, int(n * max_fraction) + 1):
         g = statistical_inefficiency(x[t0:])
         n_eff = (n - t0) / g

@@ -116,7 +116,9 @@ def map_header(header: list[str], mapping: dict[str, str] | None) -> tuple[list[
     explicit = {_norm(k): v for k, v in (mapping or {}).items()}
     columns, unmapped, seen = [], [], set()
     for h in header:
-        canon = explicit.get(_norm(h)) or _LOOKUP.get(_norm(h))
+        key = _norm(h)
+        # An explicit "" keeps a header out of the table even where its name is a known alias.
+        canon = (explicit[key] if key in explicit else _LOOKUP.get(key)) or None
         if canon is None or canon in seen:
             unmapped.append(h)
             canon = f"_extra:{h}"

@@ -321,6 +321,21 @@ def _v5_project_targets(conn: Connection) -> None:
     metadata.create_all(conn, tables=[project_targets])
 
 
+# -- migration 6: the column mapping a project's chemists confirmed on the upload page -----------
+column_mappings = Table(
+    "column_mappings", metadata,
+    Column("project", String(200), ForeignKey("projects.name"), primary_key=True),
+    Column("header", String(200), primary_key=True),  # the file header, compared as norm_header() writes it
+    Column("column_name", String(40), nullable=False),  # canonical column, or "" for "not stored"
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _v6_column_mappings(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[column_mappings])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial twin schema: projects, compounds, runs, uploads, measurements, "
                  "quarantine, models, predictions, simulations, rankings", _v1_initial),
@@ -331,6 +346,7 @@ MIGRATIONS: list[Migration] = [
                  "order", _v4_input_structures),
     Migration(5, "project targets: target name, optional series core and protein of each created project",
               _v5_project_targets),
+    Migration(6, "column mappings confirmed on the upload page, remembered per project", _v6_column_mappings),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

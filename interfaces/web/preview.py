@@ -30,7 +30,8 @@ def fingerprint(report: UploadReport) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def rows_to_store(report: UploadReport, data: bytes, default_assay: str | None) -> list[dict]:
+def rows_to_store(report: UploadReport, data: bytes, default_assay: str | None,
+                  mapping: dict[str, str] | None = None) -> list[dict]:
     """The normalized measurements a commit of this file would store.
 
     Uses the report's own first validated rows (``report.preview``, with the ids they will
@@ -42,7 +43,7 @@ def rows_to_store(report: UploadReport, data: bytes, default_assay: str | None) 
         return []
     measured = report.preview or None  # the check's own rows: no second read of the file
     if measured is None:
-        table = read_assay_table(data, report.filename)
+        table = read_assay_table(data, report.filename, mapping or None)
         bad_rows = {e.row for e in report.errors}
         measured = []
         for row, line in zip(table.rows, table.line_numbers):

@@ -10,6 +10,7 @@ Layout under the root (mode 0700)::
 
     bytes/<sha256>.csv        validated uploads
     pending/<id>.json         waiting for confirmation
+    drafts/<id>.json          a checked file whose columns the chemist may map again
     claimed/<id>.json         being committed right now
     done/<id>.json            how the commit ended (upload id, status)
     twin/<upload_id>.json     the twin update after a commit (running / done / failed / not available)
@@ -38,7 +39,7 @@ from pathlib import Path
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
-_DIRS = ("bytes", "pending", "claimed", "done", "twin", "reports", "scratch")
+_DIRS = ("bytes", "pending", "drafts", "claimed", "done", "twin", "reports", "scratch")
 
 
 class StagingError(Exception):
@@ -102,6 +103,19 @@ class Staging:
             raise StagingError("the validated file changed on the server")
         return path
 
+    # -- drafts: a checked file that may be checked again with other columns -------------------
+    def new_draft(self, record: dict) -> str:
+        did = secrets.token_hex(16)
+        _write_json(self.root / "drafts" / f"{did}.json", {**record, "created": time.time()})
+        return did
+
+    def draft(self, did: str) -> dict | None:
+        return _read_json(self.root / "drafts" / f"{did}.json") if valid_id(did) else None
+
+    def update_draft(self, did: str, record: dict) -> None:
+        if valid_id(did) and (self.root / "drafts" / f"{did}.json").is_file():
+            _write_json(self.root / "drafts" / f"{did}.json", {**record, "created": time.time()})
+
     # -- pending confirmations -----------------------------------------------------------
     def new_pending(self, record: dict) -> str:
         pid = secrets.token_hex(16)
@@ -156,7 +170,7 @@ class Staging:
         """Delete staged bytes and pending records older than ``max_age_hours``; returns the count."""
         cutoff = time.time() - max_age_hours * 3600
         removed = 0
-        for name in ("bytes", "pending", "scratch"):
+        for name in ("bytes", "pending", "drafts", "scratch"):
             for path in (self.root / name).iterdir():
                 try:
                     if path.stat().st_mtime < cutoff:
@@ -176,7 +190,8 @@ class Staging:
         return sorted(out, key=lambda r: r[0])
 
     def _referenced(self) -> set[str]:
-        return {r.get("sha256") for folder in ("pending", "claimed") for _, _, r in self._records(folder)}
+        return {r.get("sha256") for folder in ("pending", "drafts", "claimed")
+                for _, _, r in self._records(folder)}
 
     def drop_unreferenced(self, sha: str) -> None:
         """Delete the staged bytes of ``sha`` unless a confirmation waits for them."""
@@ -190,16 +205,17 @@ class Staging:
     def make_room(self, user: str, incoming: int, *, files_per_user: int, max_bytes: int) -> None:
         """Drop ``user``'s oldest checks beyond ``files_per_user - 1`` and, while the total would
         pass ``max_bytes``, anyone's oldest; :class:`StagingFull` when ``incoming`` cannot fit."""
-        mine = [(c, p, r) for c, p, r in self._records("pending") if r.get("user") == user]
-        for _, path, record in mine[:max(0, len(mine) - (files_per_user - 1))]:
-            self._drop_pending(path, record)
+        for folder in ("pending", "drafts"):
+            mine = [(c, p, r) for c, p, r in self._records(folder) if r.get("user") == user]
+            for _, path, record in mine[:max(0, len(mine) - (files_per_user - 1))]:
+                self._drop_pending(path, record)
         if incoming > max_bytes:
             raise StagingFull(f"the file ({incoming / 1e6:.1f} MB) is larger than the check area")
 
         def total() -> int:
             return sum(p.stat().st_size for p in (self.root / "bytes").glob("*.csv"))
 
-        for _, path, record in self._records("pending"):
+        for _, path, record in sorted(self._records("pending") + self._records("drafts"), key=lambda r: r[0]):
             if total() + incoming <= max_bytes:
                 return
             self._drop_pending(path, record)

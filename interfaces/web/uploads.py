@@ -2,7 +2,10 @@
 
 The file is validated exactly as ``moltwin assays upload --dry-run`` does; its bytes
 stay on the server under their SHA-256 and the confirm form names only a random
-pending id. Committing claims that id once (a second click finds it taken),
+pending id. The check page shows how each column is read (the column-mapping step of
+:mod:`interfaces.web.column_mapping`): an uploader may change it and check again (a random
+*draft* id names the staged bytes), and the columns of a stored file are remembered for the
+project (:mod:`lab_sync.column_mappings`) and applied to its next file. Committing claims that id once (a second click finds it taken),
 re-checks the same bytes against the twin as it is now, and stores them with the
 signed-in user as uploader. Then the twin update runs in the background.
 """
@@ -19,14 +22,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from lab_sync.aggregate import aggregate_measurements
+from lab_sync.column_mappings import check_mapping, mapping_for, remember_mapping, saved_mapping
 from lab_sync.supersede import live_upload_with_name
 from lab_sync.upload import UploadReport, upload_assay_file
+from interfaces.web.column_mapping import OPTIONS, choices_from_form, file_headers, mapping_rows
 from interfaces.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
 from interfaces.web.forms import BadForm, BodyTooLarge, read_form
 from interfaces.web.pages import project_allowed, project_url, signin_redirect
 from interfaces.web.preview import STORED_COLUMNS, fingerprint, rows_to_store
 from interfaces.web.staging import StagingError, StagingFull, valid_id
-from interfaces.web.structures import structure_cards
+from interfaces.web.structures import row_structures, structure_cards
 from interfaces.web.users import Session, csrf_ok
 from moltwin.errors import BadInputError, MolTwinError
 
@@ -52,21 +57,33 @@ def _stale_form(ctx: WebContext, session: Session) -> Response:
 
 
 def _dry_run(ctx: WebContext, path: Path, project: str, filename: str, assay: str | None,
-             user: str) -> UploadReport:
+             user: str, mapping: dict[str, str] | None = None) -> UploadReport:
     return upload_assay_file(ctx.store, path, project, uploader=user, default_assay=assay, dry_run=True,
                              display_name=filename, archive_dir=ctx.settings.archive_dir,
-                             structure_key=ctx.structure_key)
+                             structure_key=ctx.structure_key, mapping=mapping or None)
+
+
+def _registered_smiles(ctx: WebContext, project: str, ids: set[str]) -> dict[str, str]:
+    compounds = ctx.store.read_table("compounds", project)
+    if compounds.empty:
+        return {}
+    compounds = compounds[compounds["compound_id"].isin(ids)]
+    return dict(zip(compounds["compound_id"], compounds["canonical_smiles"]))
 
 
 def _validation_page(ctx: WebContext, session: Session, project: str, filename: str, assay: str | None,
-                     data: bytes, sha: str, path: Path, *, notice: str = "") -> Response:
-    """Dry-run the staged bytes and show the table, with a confirm form for uploaders."""
+                     data: bytes, sha: str, path: Path, *, notice: str = "", mapping: dict[str, str] | None = None,
+                     draft_id: str = "", choices: dict[int, str] | None = None, mapping_error: str = "",
+                     remembered: dict[str, str] | None = None) -> Response:
+    """Dry-run the staged bytes with ``mapping`` and show the column mapping, the table, and a
+    confirm form for uploaders (``choices``/``mapping_error``: a refused column form, shown again)."""
     try:
-        report = _dry_run(ctx, path, project, filename, assay, session.user.name)
+        report = _dry_run(ctx, path, project, filename, assay, session.user.name, mapping)
+        columns_read = mapping_rows(path, filename, mapping, remembered, choices)
     except BadInputError as exc:
         return ctx.message("This file cannot be read", exc.message, status=422, session=session,
                            links=[(project_url(project), "Choose another file")])
-    stored = rows_to_store(report, data, assay)
+    stored = rows_to_store(report, data, assay, mapping)
     earlier = ctx.store.read_table("uploads", project, sha256=sha)
     if len(earlier):
         first = earlier.sort_values("uploaded_at").iloc[0]
@@ -81,14 +98,20 @@ def _validation_page(ctx: WebContext, session: Session, project: str, filename: 
             correctable = ctx.store.read_table("uploads", upload_id=old_id).iloc[0].to_dict()
         pending_id = ctx.staging.new_pending({
             "sha256": sha, "project": project, "filename": filename, "assay": assay, "supersedes": old_id,
-            "user": session.user.name, "session": session.session_hash, "fingerprint": fingerprint(report)})
+            "user": session.user.name, "session": session.session_hash, "fingerprint": fingerprint(report),
+            "mapping": mapping or {}})
     limit = ctx.settings.max_rows_shown
+    shown = stored[:limit]
     by_column = Counter(e.column for e in report.errors)
     return ctx.render("validation.html", session=session, project=project, project_url=project_url(project),
                       report=report, sha=sha, pending_id=pending_id, notice=notice, correctable=correctable,
                       errors=report.errors[:limit], n_errors=len(report.errors),
                       by_column=sorted(by_column.items(), key=lambda kv: -kv[1]),
-                      columns=STORED_COLUMNS, stored=stored[:limit],
+                      columns=STORED_COLUMNS, stored=shown,
+                      drawings=row_structures(shown, _registered_smiles(
+                          ctx, project, {str(r.get("compound_id")) for r in shown[:50]})),
+                      columns_read=columns_read, options=OPTIONS, draft_id=draft_id,
+                      mapping_error=mapping_error, remembered=remembered or {},
                       n_stored=max(len(stored), report.n_valid),
                       structures=structure_cards(report.new_structures),
                       warnings=report.warnings[:limit])
@@ -126,9 +149,17 @@ async def validate_upload(request: Request, name: str) -> Response:
     filename = display_name(upload.filename)
     assay = form.get("assay").strip() or None
 
-    def check(sha: str, path: Path) -> Response:
+    def check(sha: str, path: Path, keep: bool) -> Response:
         try:
-            return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path)
+            try:
+                remembered = mapping_for(saved_mapping(ctx.store, name), file_headers(path, filename))
+            except BadInputError:
+                remembered = {}  # the check below says why the file cannot be read
+            draft_id = ctx.staging.new_draft({
+                "sha256": sha, "project": name, "filename": filename, "assay": assay, "mapping": remembered,
+                "user": session.user.name, "session": session.session_hash}) if keep else ""
+            return _validation_page(ctx, session, name, filename, assay, upload.content, sha, path,
+                                    mapping=remembered, draft_id=draft_id, remembered=remembered)
         except Exception as exc:  # noqa: BLE001 - never a 500 page for a file nobody foresaw
             logging.getLogger(__name__).exception("checking %s failed", filename)
             return ctx.message("This file cannot be read", f"Checking it failed "
@@ -141,7 +172,7 @@ async def validate_upload(request: Request, name: str) -> Response:
         ctx.staging.purge(settings.staging_hours)
         if not session.user.can_upload:  # a viewer can never confirm: keep nothing on disk
             with ctx.staging.scratch_file(upload.content) as path:
-                return check(hashlib.sha256(upload.content).hexdigest(), path)
+                return check(hashlib.sha256(upload.content).hexdigest(), path, keep=False)
         try:
             ctx.staging.make_room(session.user.name, len(upload.content),
                                   files_per_user=settings.staging_files_per_user,
@@ -153,11 +184,66 @@ async def validate_upload(request: Request, name: str) -> Response:
                                links=[(project_url(name), "Back to the project")])
         sha, path = ctx.staging.put_bytes(upload.content)
         try:
-            return check(sha, path)
+            return check(sha, path, keep=True)
         finally:
             ctx.staging.drop_unreferenced(sha)  # bytes no confirmation waits for are not kept
 
     return await run_in_threadpool(work)
+
+
+def _recheck(ctx: WebContext, session: Session, name: str, fields: dict[str, str]) -> Response:
+    """Check a staged file again with the columns the chemist chose (a refused choice is shown with why)."""
+    draft_id = fields.get("draft_id", "")
+    draft = ctx.staging.draft(draft_id)
+    if draft is None or draft.get("project") != name:
+        return ctx.message("Check the file again, please", "This file is no longer waiting on the server (it "
+                           "was checked long ago, or replaced by newer checks). Nothing was stored.", status=410,
+                           session=session, links=[(project_url(name), "Back to the project")])
+    if draft.get("user") != session.user.name or draft.get("session") != session.session_hash:
+        return ctx.message("Not your file", "This check belongs to another sign-in. Nothing was stored.",
+                           status=403, session=session)
+    filename, assay, sha = draft["filename"], draft.get("assay"), draft["sha256"]
+    try:
+        path = ctx.staging.verified_path(sha)
+    except StagingError as exc:
+        return ctx.message("Upload again, please", f"Nothing was stored: {exc}.", status=410,
+                           session=session, links=[(project_url(name), "Back to the project")])
+    remembered = mapping_for(saved_mapping(ctx.store, name), file_headers(path, filename))
+    by_index: dict[int, str] | None = None
+    try:
+        chosen, by_index = choices_from_form(fields, file_headers(path, filename))
+        check_mapping(chosen)
+    except BadInputError as exc:
+        page = _validation_page(ctx, session, name, filename, assay, path.read_bytes(), sha, path,
+                                mapping=draft.get("mapping") or {}, draft_id=draft_id,
+                                choices=by_index, mapping_error=exc.message,
+                                remembered=remembered)
+        page.status_code = 422
+        return page
+    ctx.staging.update_draft(draft_id, {**draft, "mapping": chosen})
+    return _validation_page(ctx, session, name, filename, assay, path.read_bytes(), sha, path,
+                            mapping=chosen, draft_id=draft_id, remembered=remembered,
+                            notice="Checked again with the columns you chose; they are remembered for "
+                                   f"{name} when you store this file.")
+
+
+@router.post("/projects/{name}/columns")
+async def recheck_columns(request: Request, name: str) -> Response:
+    ctx = get_ctx(request)
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return _expired(ctx)
+    try:
+        form = await read_form(request, SMALL_FORM_BYTES)
+    except (BodyTooLarge, BadForm):
+        return ctx.message("Columns not understood", "Reload the page and try again. Nothing was stored.",
+                           status=400, session=session)
+    if not csrf_ok(session, form.get("csrf_token")):
+        return _stale_form(ctx, session)
+    if not session.user.can_upload:
+        return ctx.message("You cannot map columns", "Choosing how a file's columns are read needs the uploader "
+                           "role; you are signed in as a viewer. Nothing was stored.", status=403, session=session)
+    return await run_in_threadpool(_recheck, ctx, session, name, form.fields)
 
 
 def _commit(ctx: WebContext, session: Session, pending_id: str, sha: str, correct: bool) -> Response:
@@ -183,19 +269,21 @@ def _commit(ctx: WebContext, session: Session, pending_id: str, sha: str, correc
                            "now (a second click?), or has expired. Nothing more was stored. See the "
                            "project's upload list.", status=409, session=session)
     project, filename, assay = claimed["project"], claimed["filename"], claimed.get("assay")
+    mapping = claimed.get("mapping") or {}
     supersedes = claimed.get("supersedes") if correct else None
     with ctx.commit_lock:  # one commit at a time, so the re-check below stays true until stored
         try:
             path = ctx.staging.verified_path(sha)
-            check = _dry_run(ctx, path, project, filename, assay, session.user.name)
+            check = _dry_run(ctx, path, project, filename, assay, session.user.name, mapping)
             if fingerprint(check) != claimed["fingerprint"]:
                 ctx.staging.finish(pending_id, {"status": "changed"})
                 return _validation_page(ctx, session, project, filename, assay, path.read_bytes(), sha, path,
-                                        notice="The twin changed since you checked this file (another "
+                                        mapping=mapping, notice="The twin changed since you checked this file (another "
                                                "upload came in). Nothing was stored yet: look at the "
                                                "table again and confirm if it is still right.")
             report = upload_assay_file(ctx.store, path, project, uploader=session.user.name,
                                        default_assay=assay, display_name=filename, supersedes=supersedes,
+                                       mapping=mapping or None,
                                        archive_dir=ctx.settings.archive_dir, structure_key=ctx.structure_key)
         except StagingError as exc:
             ctx.staging.finish(pending_id, {"status": "lost"})
@@ -222,6 +310,8 @@ def _commit(ctx: WebContext, session: Session, pending_id: str, sha: str, correc
     if report.status != "committed":
         return ctx.message("Nothing was stored", "No row of this file passed the checks.", status=422,
                            session=session, links=[(project_url(project), "Back to the project")])
+    if mapping:  # the columns the chemist stored this file with: read the project's next file the same way
+        remember_mapping(ctx.store, project, mapping, session.user.name)
     ctx.staging.save_report(report.upload_id, report.to_dict())
     ctx.updater.start(project, report.upload_id)
     return RedirectResponse(f"/uploads/{report.upload_id}", status_code=303)

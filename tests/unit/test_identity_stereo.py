@@ -101,7 +101,7 @@ def test_migration_4_rekeys_stored_compounds_keeping_measurements(tmp_path):
             conn.execute(schema.measurements.insert().values(
                 project="p", compound_id="R", assay_id="a", endpoint="IC50", qualifier="=",
                 value=10.0 + i, units="nM", upload_id="u1", source_row=i + 2, active=True))
-    assert store.migrate() == [3, 4, 5]
+    assert store.migrate() == [3, 4, 5, 6]
     assert "input_smiles" in {c["name"] for c in inspect(store.engine).get_columns("compounds")}
     row = store.read_table("compounds", "p").iloc[0]
     assert row["inchikey"] == r.inchikey and row["compound_id"] == "R"

@@ -96,6 +96,10 @@ def sync_assays_flow(params: SyncAssaysParams) -> dict:
     with twin_update.project_sync_lock(store, params.project):
         ctx, plan = twin_update.begin_sync(params.db_url, params.project, load_settings(params),
                                            params.results_dir)
+        if ctx is None and "starter" in plan:  # a new project with a core and a protein
+            summary = twin_update.first_twin_screen(params.db_url, plan["starter"], params.upload_id)
+            publish_sync_artifacts(summary)
+            return summary
         if ctx is None:
             logger.warning(plan["note"])
             summary = twin_update.record_skipped_sync(params.db_url, params.project, params.upload_id,
@@ -114,7 +118,6 @@ def sync_assays_flow(params: SyncAssaysParams) -> dict:
         except Exception as exc:
             run_context.finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
             raise
-        summary = run_context.finish_run(ctx, "completed", twin_update.sync_summary(
-            ctx, params.upload_id, inputs, model, ledger, ranked, changes))
+        summary = twin_update.finish_sync(ctx, plan, params.upload_id, inputs, model, ledger, ranked, changes)
     publish_sync_artifacts(summary)
     return summary

@@ -45,8 +45,11 @@ def start_sync_deployment(name: str, parameters: dict, idempotency_key: str | No
 
 
 def trigger_sync(store_url: str, project: str, upload_id: str | None = None, *,
-                 results_dir: Path | None = None) -> dict:
+                 results_dir: Path | None = None, starter: list[str] | tuple | None = ()) -> dict:
     """Bring ``project``'s twin up to date after ``upload_id`` was committed.
+
+    A project's first upload starts its twin (:func:`pipeline.twin_update.starter_config`,
+    ``starter``: overrides of those settings, None to only score the ledger).
 
     Returns
     -------
@@ -69,5 +72,5 @@ def trigger_sync(store_url: str, project: str, upload_id: str | None = None, *,
         notes.append(f"{why}; synced directly")
     from pipeline.twin_update import sync_project
 
-    summary = sync_project(store_url, project, upload_id=upload_id, results_dir=results_dir)
+    summary = sync_project(store_url, project, upload_id=upload_id, results_dir=results_dir, starter=starter)
     return {"mode": "direct", **summary, "notes": notes + list(summary.get("notes", []))}

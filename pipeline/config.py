@@ -26,12 +26,18 @@ DEMO_CONFIG = REPO_ROOT / "configs" / "tyk2-demo.yaml"
 
 
 class TargetSettings(StrictModel):
-    """The biological target and the series' reference structures."""
+    """The biological target and the series' reference structures.
+
+    A project created with only a target name (its first twin trains, predicts and ranks the
+    measured compounds) has no protein and no core: MD needs ``protein_pdb`` and generation
+    needs ``core_smiles``.
+    """
 
     name: str = Field(..., min_length=1, description="Target name shown in reports, e.g. 'Tyk2'.")
-    protein_pdb: Path = Field(..., description="Prepared or raw protein PDB file.")
-    reference_ligands_sdf: Path = Field(..., description="Posed reference ligands (3D, with H).")
-    core_smiles: str = Field(..., description="Series core with attachment points [*:1], [*:2] ...")
+    protein_pdb: Path | None = Field(None, description="Prepared or raw protein PDB file (MD needs it).")
+    reference_ligands_sdf: Path | None = Field(
+        None, description="Posed reference ligands (3D, with H) for MCS posing; without them ligands are docked.")
+    core_smiles: str = Field("", description="Series core with attachment points [*:1], [*:2] ... (generation needs it).")
 
 
 class ScreenSettings(StrictModel):

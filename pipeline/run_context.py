@@ -78,7 +78,7 @@ def finish_run(ctx: RunContext, status: str, summary: dict, error: str = "") -> 
 
 
 def input_hashes(cfg: RunConfig) -> dict[str, str]:
-    files = [cfg.target.protein_pdb, cfg.target.reference_ligands_sdf]
+    files = [f for f in (cfg.target.protein_pdb, cfg.target.reference_ligands_sdf) if f]
     if cfg.measurements_csv:
         files.append(cfg.measurements_csv)
     return {Path(f).name: file_sha256(Path(f))[:16] for f in files}

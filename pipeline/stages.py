@@ -132,7 +132,7 @@ def stage_train_predict(ctx: RunContext) -> dict:
 def select_for_simulation(ctx: RunContext) -> list[dict]:
     """The top-N kept candidates by predicted activity (in the model's domain first)."""
     cfg = ctx.config
-    n = cfg.screen.simulate_top_n
+    n = cfg.screen.simulate_top_n if cfg.target.protein_pdb else 0  # no protein, no MD
     preds = read_table(ctx, "predictions")
     kept = read_table(ctx, "filter_kept")
     if n == 0 or preds.empty or kept.empty:
@@ -157,6 +157,11 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
     from simulation.run import SimulationRequest, simulate_ligand
 
     cfg = ctx.config
+    if not cfg.target.protein_pdb:
+        from moltwin.errors import ConfigError
+
+        raise ConfigError(f"project {cfg.project} has no protein to simulate with; give one "
+                          "(target.protein_pdb)", field="target.protein_pdb")
     request = SimulationRequest(compound_id=item["compound_id"], smiles=item["smiles"],
                                 protein_pdb=cfg.target.protein_pdb,
                                 reference_ligands_sdf=cfg.target.reference_ligands_sdf)

@@ -8,7 +8,12 @@ previous run. The screen stages of :mod:`pipeline.stages` do the training, ranki
 report; this module only prepares their input tables from the store.
 
 Settings (target, model, filter, rank) come from the project's latest run unless a config is
-given; without either, the sync scores the ledger and stops with a note. Syncs of one project
+given. A project without either (its first upload) starts its twin from the *starter* settings
+(:func:`starter_config`): the target, core and protein it was created with, and the defaults.
+With a core and a protein that first update is a full screen (generation, MD of the top
+candidates); otherwise it trains the activity model on the measurements, starts the prediction
+ledger and ranks the measured compounds. Without measurements to train on, the sync scores the
+ledger and stops with a note. Syncs of one project
 are serialized (:func:`project_sync_lock`), so the last sync to finish has seen every upload
 committed before it started.
 """
@@ -120,6 +125,31 @@ def resolve_config(store: TwinStore, project: str, config: RunConfig | None = No
     return config.model_copy(update=update)
 
 
+def starter_config(store: TwinStore, project: str, results_dir: Path | None = None,
+                   overrides: list[str] | None = None) -> RunConfig:
+    """The settings of a project's first twin: what it was created with (target, core, protein;
+    the project's name as target for a project created by its first upload) and the defaults.
+
+    ``overrides`` are ``section.field=value`` items (as ``--set``) applied on top.
+    """
+    from lab_sync.projects import project_target
+
+    created = project_target(store, project) or {}
+    target = {"name": created.get("target") or project, "core_smiles": created.get("core_smiles") or "",
+              "protein_pdb": created.get("protein_pdb") or None}
+    if target["protein_pdb"] and not Path(target["protein_pdb"]).is_file():
+        target["protein_pdb"] = None  # the stored protein file is gone: no MD rather than a failed run
+    config = RunConfig.model_validate({"project": project, "target": target,
+                                       "description": "first twin: settings the project was created with",
+                                       "results_dir": str(results_dir or "results")})
+    return apply_overrides(config, overrides) if overrides else config
+
+
+def first_twin_is_screen(config: RunConfig) -> bool:
+    """A first twin with a core and a protein generates analogs and simulates the best (a screen)."""
+    return bool(config.target.core_smiles and config.target.protein_pdb)
+
+
 def base_run_dir(store: TwinStore, project: str) -> str | None:
     """The latest completed run folder holding a filter table (properties to reuse)."""
     for folder in completed_runs(store, project)["results_dir"]:
@@ -178,7 +208,7 @@ def stored_simulations(ctx: RunContext) -> list[dict]:
 
     store, project = open_store(ctx.db_url), ctx.config.project
     sims = store.read_table("simulations", project)
-    if sims.empty:
+    if sims.empty or not ctx.config.target.protein_pdb:
         return []
     compounds = store.read_table("compounds", project)
     compounds = compounds[compounds["compound_id"].isin(set(sims["compound_id"]))]
@@ -241,11 +271,22 @@ def record_skipped_sync(store_url: str, project: str, upload_id: str | None, not
 
 
 def begin_sync(store_url: str, project: str, config: RunConfig | None = None, results_dir: Path | None = None,
-               kind: str = SYNC_KIND) -> tuple[RunContext | None, dict]:
-    """Resolve the settings and open the run; ``(None, note)`` when the project has no settings yet."""
+               kind: str = SYNC_KIND, starter: list[str] | tuple = ()) -> tuple[RunContext | None, dict]:
+    """Resolve the settings and open the run; ``(None, plan)`` when the project has no settings yet.
+
+    With ``starter`` (overrides, possibly empty; None: none) a project without settings gets
+    :func:`starter_config`: ``(None, {"starter": config})`` when that first twin is a screen,
+    else the sync's run opened with it (``plan["first_twin"]`` is True).
+    """
     store = open_store(store_url)
     cfg = resolve_config(store, project, config, results_dir)
-    plan = {"base_dir": base_run_dir(store, project), "previous_run_id": previous_ranked_run(store, project)}
+    plan = {"base_dir": base_run_dir(store, project), "previous_run_id": previous_ranked_run(store, project),
+            "first_twin": False}
+    if cfg is None and starter is not None:
+        cfg = starter_config(store, project, results_dir, list(starter))
+        if first_twin_is_screen(cfg):
+            return None, {**plan, "starter": cfg}
+        plan["first_twin"] = True
     if cfg is None:
         return None, {**plan, "note": f"project {project} has no completed run to take its target and "
                       "settings from: the ledger was scored but nothing retrained or re-ranked; run "
@@ -268,7 +309,7 @@ def sync_summary(ctx: RunContext, upload_id: str | None, inputs: dict, model: di
 
 
 def sync_project(store_url: str, project: str, upload_id: str | None = None, results_dir: Path | None = None,
-                 config: RunConfig | None = None) -> dict:
+                 config: RunConfig | None = None, starter: list[str] | tuple | None = ()) -> dict:
     """Bring ``project``'s twin up to date with its measurements (no Prefect); returns the run summary.
 
     Parameters
@@ -283,10 +324,15 @@ def sync_project(store_url: str, project: str, upload_id: str | None = None, res
         Where the run folder goes (default: the config's ``results_dir``).
     config
         Settings to use instead of the project's latest run's.
+    starter
+        Overrides of the starter settings a project without settings starts its twin with
+        (:func:`starter_config`; ``None``: score the ledger and skip the rest, as before a first run).
     """
     store = open_store(store_url)
     with project_sync_lock(store, project):
-        ctx, plan = begin_sync(store_url, project, config, results_dir)
+        ctx, plan = begin_sync(store_url, project, config, results_dir, starter=starter)
+        if ctx is None and "starter" in plan:
+            return first_twin_screen(store_url, plan["starter"], upload_id)
         if ctx is None:
             return record_skipped_sync(store_url, project, upload_id, plan["note"],
                                    Path(results_dir or "results"))
@@ -310,5 +356,29 @@ def sync_project(store_url: str, project: str, upload_id: str | None = None, res
         except Exception as exc:
             finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
             raise
-        return finish_run(ctx, "completed", sync_summary(ctx, upload_id, inputs, model, ledger,
-                                                                ranked, changes))
+        return finish_sync(ctx, plan, upload_id, inputs, model, ledger, ranked, changes)
+
+
+def first_twin_screen(store_url: str, config: RunConfig, upload_id: str | None) -> dict:
+    """A project's first twin when it has a core and a protein: a full screen (analogs, MD of the best)."""
+    from pipeline.screen import run_screen
+
+    summary = run_screen(config, store_url)
+    notes = [f"first twin of {config.project}: a screen with the target, core and protein it was created "
+             "with (analogs generated, the best simulated)"]
+    return {**summary, "project": config.project, "upload_id": upload_id, "first_twin": "screen", "notes": notes}
+
+
+def finish_sync(ctx: RunContext, plan: dict, upload_id: str | None, inputs: dict, model: dict,
+                ledger: list[dict], ranked: dict | None, changes: list[dict] | None) -> dict:
+    """Record the sync as completed with its summary (a project's first twin says so first)."""
+    project = ctx.config.project
+    summary = sync_summary(ctx, upload_id, inputs, model, ledger, ranked, changes)
+    if plan.get("first_twin"):
+        summary["first_twin"] = "sync"
+        missing = [what for what, have in (("a core to generate analogs", ctx.config.target.core_smiles),
+                                           ("a protein to simulate", ctx.config.target.protein_pdb)) if not have]
+        summary["notes"].insert(0, f"first twin of {project}: activity model trained on its measurements, "
+                                "prediction ledger started, measured compounds ranked"
+                                + ("; give the project " + " and ".join(missing) if missing else ""))
+    return finish_run(ctx, "completed", summary)

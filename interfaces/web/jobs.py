@@ -27,6 +27,8 @@ def simulate_compound(store_url: str, project: str, compound_id: str, smiles: st
     if config is None:
         raise ValueError(f"project {project} has no completed run, so no saved target (protein, "
                          "reference ligands) to simulate with; run a screen first")
+    if config.target.protein_pdb is None:
+        raise ValueError(f"project {project} has no protein to simulate with; it was created without one")
     ctx = begin_run(config, store_url, kind="simulate")
     try:
         record = stage_simulate_one(ctx, {"compound_id": compound_id, "smiles": smiles})

@@ -107,14 +107,41 @@ def test_too_few_measurements_skip_the_retrain_with_a_note(tmp_path, repo_dir, m
     assert open_store(db).count("predictions") == 0 and open_store(db).count("rankings") == 0
 
 
-def test_a_project_without_settings_is_skipped_and_recorded(tmp_path, repo_dir, monkeypatch):
+def test_a_new_projects_first_upload_starts_its_twin(tmp_path, repo_dir, monkeypatch):
+    """No earlier run: the starter settings train the model, start the ledger and rank the measured."""
+    from flows.sync_trigger import trigger_sync
+    from lab_sync.projects import create_project
+
+    monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    first, _, _ = split_tyk2(repo_dir, tmp_path)
+    db = f"sqlite:///{tmp_path / 'twin.db'}"
+    store = open_store(db)
+    create_project(store, "new-series", "Tyk2", created_by="t")
+    up = upload_assay_file(store, first, "new-series", archive_dir=tmp_path / "archive")
+    result = trigger_sync(db, "new-series", up.upload_id, results_dir=tmp_path / "results",
+                          starter=[*FAST_MODEL, "admet.enabled=false"])
+    assert result["mode"] == "direct" and result["status"] == "completed", result
+    assert result["first_twin"] == "sync" and result["notes"][0].startswith("first twin of new-series")
+    assert "give the project a core to generate analogs and a protein to simulate" in result["notes"][0]
+    assert len(store.read_table("predictions", "new-series", run_id=result["run_id"])) == 10
+    ranked = store.read_table("rankings", run_id=result["run_id"])
+    assert len(ranked) == 10 and sorted(ranked["rank"]) == list(range(1, 11))
+    assert result["report_html"] and (tmp_path / "results" / result["run_id"] / "report.html").is_file()
+    runs = store.read_table("runs", "new-series")
+    assert list(runs["kind"]) == ["sync_assays"] and list(runs["status"]) == ["completed"]
+    saved = resolve_config(store, "new-series")  # the next upload's sync reuses these settings
+    assert saved.target.name == "Tyk2" and saved.target.protein_pdb is None and saved.model.cv_folds == 3
+
+
+def test_without_starter_a_project_without_settings_is_skipped_and_recorded(tmp_path, repo_dir, monkeypatch):
     from flows.sync_trigger import trigger_sync
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     first, _, _ = split_tyk2(repo_dir, tmp_path)
     db = f"sqlite:///{tmp_path / 'twin.db'}"
     up = upload_assay_file(open_store(db), first, "new-series", archive_dir=tmp_path / "archive")
-    result = trigger_sync(db, "new-series", up.upload_id, results_dir=tmp_path / "results")
+    result = trigger_sync(db, "new-series", up.upload_id, results_dir=tmp_path / "results", starter=None)
     assert result["mode"] == "direct" and result["status"] == "skipped"
     assert "moltwin screen" in result["notes"][0]
     runs = open_store(db).read_table("runs", "new-series")
@@ -134,3 +161,25 @@ def test_sync_computes_the_same_evidence_as_a_full_run_admet_included(scenario):
     for change in s2["ranking_changes"]:
         if change["change"] == "decision":
             assert "evidence" in change["detail"]
+
+
+def test_a_project_created_with_core_and_protein_starts_with_a_screen(tmp_path, repo_dir):
+    """The starter settings carry what the project was created with; core + protein make it a screen."""
+    from lab_sync.projects import create_project
+    from pipeline.twin_update import begin_sync, first_twin_is_screen, starter_config
+
+    db = f"sqlite:///{tmp_path / 'twin.db'}"
+    store = open_store(db)
+    protein = tmp_path / "p.pdb"
+    protein.write_text("ATOM      1  N   ALA A   1       0.000   0.000   0.000  1.00  0.00           N\n")
+    create_project(store, "with-core", "Tyk2", core_smiles="O=C(N[*:1])c1c(Cl)cccc1Cl",
+                   protein_pdb=str(protein), created_by="t")
+    create_project(store, "name-only", "Tyk2", created_by="t")
+    full = starter_config(store, "with-core", tmp_path / "results", ["screen.simulate_top_n=1"])
+    assert full.target.protein_pdb == protein and full.screen.simulate_top_n == 1 and first_twin_is_screen(full)
+    ctx, plan = begin_sync(db, "with-core", results_dir=tmp_path / "results")
+    assert ctx is None and first_twin_is_screen(plan["starter"])  # sync_project runs the screen
+    bare = starter_config(store, "name-only")
+    assert bare.target.core_smiles == "" and bare.target.protein_pdb is None and not first_twin_is_screen(bare)
+    protein.unlink()  # a stored protein that is gone: no MD rather than a failing run
+    assert starter_config(store, "with-core").target.protein_pdb is None

@@ -1,5 +1,6 @@
 """Start the twin's update after an upload: a Prefect deployment run when a server is
-configured, a direct call otherwise.
+configured, a direct call otherwise. Also the deployment trigger of the web pages' queued
+work (:func:`start_deployment`, :func:`flow_run_status`).
 
 With ``PREFECT_API_URL`` set and a ``sync_assays`` deployment on that server
 (name from ``$MOLTWIN_SYNC_DEPLOYMENT``, default :data:`DEFAULT_DEPLOYMENT`), the
@@ -27,7 +28,7 @@ def sync_deployment_name() -> str:
     return os.environ.get(DEPLOYMENT_ENV_VAR, DEFAULT_DEPLOYMENT)
 
 
-def start_sync_deployment(name: str, parameters: dict, idempotency_key: str | None = None) -> tuple[str | None, str]:
+def start_deployment(name: str, parameters: dict, idempotency_key: str | None = None) -> tuple[str | None, str]:
     """Schedule a run of deployment ``name``; returns ``(flow_run_id, "")`` or ``(None, why not)``."""
     try:
         from prefect.deployments import run_deployment
@@ -42,6 +43,35 @@ def start_sync_deployment(name: str, parameters: dict, idempotency_key: str | No
     except Exception as exc:  # noqa: BLE001 - an unreachable server must not lose the update
         return None, f"could not reach the Prefect server ({exc.__class__.__name__}: {exc})"
     return str(flow_run.id), ""
+
+
+start_sync_deployment = start_deployment  # the name the sync used first
+
+#: Prefect state types -> the web queue's job statuses
+_STATUS = {"SCHEDULED": "queued", "PENDING": "queued", "PAUSED": "queued", "RUNNING": "running",
+           "CANCELLING": "running", "COMPLETED": "done", "FAILED": "failed", "CRASHED": "failed",
+           "CANCELLED": "failed"}
+
+
+def flow_run_status(flow_run_id: str) -> dict:
+    """``{"status", "state", "message"}`` of a flow run on the configured server.
+
+    ``status`` is one of queued, running, done, failed, or ``unknown`` when the server cannot be
+    asked (``message`` says why); ``state`` is Prefect's own state name (e.g. ``Late``).
+    """
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run_id)
+    except Exception as exc:  # noqa: BLE001 - the page shows "unknown", never an error page
+        return {"status": "unknown", "state": "", "message": f"could not ask the Prefect server "
+                f"({exc.__class__.__name__}: {str(exc)[:200]})"}
+    state = run.state
+    if state is None:
+        return {"status": "queued", "state": "", "message": ""}
+    kind = state.type.value if hasattr(state.type, "value") else str(state.type)
+    return {"status": _STATUS.get(kind, "queued"), "state": state.name or kind, "message": state.message or ""}
 
 
 def trigger_sync(store_url: str, project: str, upload_id: str | None = None, *,

@@ -1,52 +1,35 @@
-"""The work the pages can queue: simulate one compound, run a screen with the project's saved configuration."""
+"""The work the pages can queue, and how each is sent to a Prefect deployment when a server is configured.
+
+The work itself lives in :mod:`pipeline.queued_work`; here each kind also names its deployment
+and parameters (for :class:`interfaces.web.job_queue.JobQueue`): a screen runs the ``screen``
+deployment with the saved configuration, a simulation the ``simulate_compound`` deployment.
+Deployment names can be changed with ``$MOLTWIN_SCREEN_DEPLOYMENT`` and
+``$MOLTWIN_COMPOUND_DEPLOYMENT``.
+"""
 
 from __future__ import annotations
 
-import traceback
+import os
 
 from lab_sync.store import open_store
-from pipeline.config import RunConfig
-from pipeline.run_context import begin_run, finish_run
+from pipeline.queued_work import saved_config, screen_project, simulate_compound
+
+__all__ = ["saved_config", "screen_project", "simulate_compound", "screen_deployment", "simulate_deployment"]
+
+SCREEN_DEPLOYMENT = "screen/screen"
+COMPOUND_DEPLOYMENT = "simulate_compound/compound"
 
 
-def saved_config(store, project: str) -> RunConfig | None:
-    """The configuration of the project's latest completed run (None before the first)."""
-    from pipeline.twin_update import resolve_config
-
-    return resolve_config(store, project)
-
-
-def simulate_compound(store_url: str, project: str, compound_id: str, smiles: str) -> dict:
-    """One MD simulation of ``smiles`` with the project's saved target and settings, as a ``simulate`` run.
-
-    The simulation row lands in the store under ``compound_id`` (shown on its compound page).
-    """
-    from pipeline.stages import stage_simulate_one
-
-    config = saved_config(open_store(store_url), project)
-    if config is None:
-        raise ValueError(f"project {project} has no completed run, so no saved target (protein, "
-                         "reference ligands) to simulate with; run a screen first")
-    if config.target.protein_pdb is None:
-        raise ValueError(f"project {project} has no protein to simulate with; it was created without one")
-    ctx = begin_run(config, store_url, kind="simulate")
-    try:
-        record = stage_simulate_one(ctx, {"compound_id": compound_id, "smiles": smiles})
-    except Exception as exc:
-        finish_run(ctx, "failed", {}, error="".join(traceback.format_exception(exc)))
-        raise
-    finish_run(ctx, "completed", {"compound_id": compound_id, "status": record["status"],
-                                  "mmgbsa_kcal_mol": record.get("mmgbsa_kcal_mol")})
-    return {"run_id": ctx.run_id, "message": f"simulation {record['status']}"
-            + (f" ({record['reason_code']})" if record.get("reason_code") else "")}
-
-
-def screen_project(store_url: str, project: str) -> dict:
-    """A screen with the project's saved configuration (measurements from the store)."""
-    from pipeline.screen import run_screen
-
+def screen_deployment(store_url: str, project: str) -> tuple[str, dict]:
+    """``(deployment name, parameters)`` of a screen with the project's saved configuration."""
     config = saved_config(open_store(store_url), project)
     if config is None:
         raise ValueError(f"project {project} has no completed run whose configuration could be reused")
-    summary = run_screen(config, store_url)
-    return {"run_id": summary["run_id"], "message": f"screen {summary['status']}: run {summary['run_id']}"}
+    return (os.environ.get("MOLTWIN_SCREEN_DEPLOYMENT", SCREEN_DEPLOYMENT),
+            {"config": config.model_dump(mode="json"), "db_url": store_url})
+
+
+def simulate_deployment(store_url: str, project: str, compound_id: str, smiles: str) -> tuple[str, dict]:
+    """``(deployment name, parameters)`` of one compound's simulation."""
+    return (os.environ.get("MOLTWIN_COMPOUND_DEPLOYMENT", COMPOUND_DEPLOYMENT),
+            {"project": project, "db_url": store_url, "compound_id": compound_id, "smiles": smiles})

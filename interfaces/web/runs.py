@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from interfaces.web.context import get_ctx
-from interfaces.web.jobs import saved_config, screen_project
+from interfaces.web.jobs import saved_config, screen_deployment, screen_project
 from interfaces.web.twin_services import q, twin, uploader_form, viewer_in_project, viewer_or_redirect
 
 router = APIRouter()
@@ -71,5 +71,6 @@ async def start_screen(request: Request, project: str) -> Response:
                            "could be reused; start the first screen with `moltwin screen --config ...`.",
                            status=409, session=session)
     runner = twin(request).extra.get("screen", screen_project)
-    twin(request).jobs.submit("screen", project, "screen", session.user.name, lambda: runner(ctx.store_url, project))
+    twin(request).jobs.submit("screen", project, "screen", session.user.name, lambda: runner(ctx.store_url, project),
+                              deployment=lambda: screen_deployment(ctx.store_url, project))
     return RedirectResponse(f"/projects/{q(project)}/runs", status_code=303)

@@ -13,7 +13,7 @@ from lab_sync.store import utcnow
 from moltwin.errors import BadInputError, ModelError
 from ranking.whatif import ask_twin, fingerprints, standardize_input
 from interfaces.web.context import get_ctx
-from interfaces.web.jobs import saved_config, simulate_compound
+from interfaces.web.jobs import saved_config, simulate_compound, simulate_deployment
 from interfaces.web.twin_services import q, twin, uploader_form, viewer_in_project
 
 router = APIRouter()
@@ -93,10 +93,14 @@ async def queue_simulation(request: Request, project: str) -> Response:
     if refused:
         return refused
     ctx, smiles = get_ctx(request), form.get("smiles")
-    if saved_config(ctx.store, project) is None:
+    config = saved_config(ctx.store, project)
+    if config is None:
         return ctx.message("Cannot simulate yet", f"Project {project} has no completed run, so there is no saved "
                            "target (protein, reference ligands) to simulate with. Run a screen first.",
                            status=409, session=session)
+    if config.target.protein_pdb is None:
+        return ctx.message("Cannot simulate", f"Project {project} has no protein to simulate with (it was created "
+                           "without one).", status=409, session=session)
     try:
         cid = await run_in_threadpool(register_whatif, request, project, smiles, session.user.name, "what-if")
     except BadInputError as exc:
@@ -104,5 +108,6 @@ async def queue_simulation(request: Request, project: str) -> Response:
     std = standardize_input(smiles)
     runner = twin(request).extra.get("simulate", simulate_compound)
     twin(request).jobs.submit("simulate", project, cid, session.user.name,
-                              lambda: runner(ctx.store_url, project, cid, std.smiles))
+                              lambda: runner(ctx.store_url, project, cid, std.smiles),
+                              deployment=lambda: simulate_deployment(ctx.store_url, project, cid, std.smiles))
     return RedirectResponse(f"/projects/{q(project)}/compounds/{q(cid)}", status_code=303)

@@ -141,6 +141,17 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         raise ConfigError(f"{first['msg']}{more}", file=str(path), field=field) from exc
 
 
+def check_screen_config(config: RunConfig, path: Path | str | None = None) -> RunConfig:
+    """``config`` when it can drive a screen: a series core to generate from and a protein to simulate
+    (a project's first twin without them trains and ranks only); else :class:`ConfigError` naming the field."""
+    for field, value in (("target.core_smiles", config.target.core_smiles),
+                         ("target.protein_pdb", config.target.protein_pdb)):
+        if not value:
+            raise ConfigError(f"a screen needs {field} (the series core to generate analogs from, the "
+                              "protein to simulate them in)", file=str(path) if path else None, field=field)
+    return config
+
+
 def save_config(config: RunConfig, run_dir: Path) -> Path:
     """Write ``config.yaml`` and ``config.json`` (with its hash) into the run directory."""
     run_dir.mkdir(parents=True, exist_ok=True)

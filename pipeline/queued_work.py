@@ -55,5 +55,7 @@ def screen_project(store_url: str, project: str) -> dict:
     config = saved_config(open_store(store_url), project)
     if config is None:
         raise ValueError(f"project {project} has no completed run whose configuration could be reused")
-    summary = run_screen(config, store_url)
+    from pipeline.config import check_screen_config
+
+    summary = run_screen(check_screen_config(config), store_url)
     return {"run_id": summary["run_id"], "message": f"screen {summary['status']}: run {summary['run_id']}"}

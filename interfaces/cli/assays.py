@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from interfaces.cli import DbOpt, JsonOpt, app, emit, fail
+from interfaces.cli.upload_report import print_upload, sync_after_upload, sync_line
 
 assays_app = typer.Typer(help="Upload and inspect assay measurements.", no_args_is_help=True)
 app.add_typer(assays_app, name="assays")
@@ -53,42 +54,8 @@ def assays_upload(file: Path = typer.Argument(..., help="Assay CSV (long format,
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
-    payload = rep.to_dict()
-    if rep.status == "committed" and not no_sync:
-        payload["sync"] = _sync_after_upload(store, project, rep.upload_id)
-    lines = [f"{rep.filename}: {rep.status}; {rep.n_valid} valid rows, {rep.n_invalid} invalid rows"
-             + (f"; upload {rep.upload_id}" if rep.upload_id else "")]
-    lines += [f"  row {e.row}, column '{e.column}', value '{e.value}': {e.reason}" for e in rep.errors[:200]]
-    lines += [f"  row {w.row}, flagged: {w.reason}" for w in rep.warnings[:200]]
-    lines += [f"  note: {n}" for n in rep.notes]
-    if "sync" in payload:
-        lines.append(_sync_line(payload["sync"]))
-    emit(payload, as_json, "\n".join(lines))
-    raise typer.Exit(rep.exit_code)
-
-
-def _sync_after_upload(store, project: str, upload_id: str | None) -> dict:
-    """Update the twin; a failed update is reported but never undoes the committed upload."""
-    from flows.sync_trigger import trigger_sync
-    from moltwin import progress
-
-    try:
-        with progress.to_stderr("moltwin sync", n_stages=5):  # a direct sync reports its stages
-            return trigger_sync(store.engine.url.render_as_string(hide_password=False), project, upload_id)
-    except Exception as exc:  # noqa: BLE001
-        typer.echo(f"moltwin: warning: the upload is committed but the twin update failed: {exc}", err=True)
-        return {"mode": "failed", "error": f"{exc.__class__.__name__}: {exc}"}
-
-
-def _sync_line(sync: dict) -> str:
-    if sync.get("mode") == "deployment":
-        return f"twin update scheduled: flow run {sync['flow_run_id']} ({sync['deployment']})"
-    if sync.get("mode") == "failed":
-        return f"twin update failed: {sync['error']}"
-    text = f"twin update {sync.get('run_id')}: {sync.get('status')}"
-    if sync.get("report_html"):
-        text += f"; report at {sync['report_html']}; {len(sync.get('ranking_changes', []))} ranking changes"
-    return text + "".join(f"\n  note: {n}" for n in sync.get("notes", []))
+    print_upload(rep, f"{rep.filename}: {rep.status}; {rep.n_valid} valid rows, {rep.n_invalid} invalid rows", [],
+                 store=store, project=project, no_sync=no_sync, as_json=as_json)
 
 
 @assays_app.command("list")
@@ -146,9 +113,9 @@ def assays_supersede(old: str = typer.Argument(..., help="Upload id of the earli
         return
     payload: dict = {"superseded": old, "by": by, "n_deactivated": n}
     if not no_sync:
-        payload["sync"] = _sync_after_upload(store, project, by)
+        payload["sync"] = sync_after_upload(store, project, by)
     text = f"upload {old} superseded by {by}: {n} measurements kept as history, no longer counted"
-    emit(payload, as_json, text + ("\n" + _sync_line(payload["sync"]) if "sync" in payload else ""))
+    emit(payload, as_json, text + ("\n" + sync_line(payload["sync"]) if "sync" in payload else ""))
 
 
 @assays_app.command("sync")
@@ -162,8 +129,8 @@ def assays_sync(project: str = typer.Option(..., "--project"), db: Optional[str]
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
-    result = _sync_after_upload(store, project, None)
-    emit(result, as_json, _sync_line(result))
+    result = sync_after_upload(store, project, None)
+    emit(result, as_json, sync_line(result))
     if result.get("mode") == "failed" or result.get("status") == "failed":
         raise typer.Exit(1)
 

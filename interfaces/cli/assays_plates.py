@@ -8,23 +8,8 @@ from typing import Optional
 import typer
 
 from interfaces.cli import DbOpt, JsonOpt, emit, fail
-from interfaces.cli.assays import _sync_after_upload, _sync_line, assays_app
-
-
-def _mapping(path: Path | None) -> dict | None:
-    if path is None:
-        return None
-    import yaml
-
-    from moltwin.errors import BadInputError
-
-    try:
-        col_map = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise BadInputError(f"cannot read the mapping: {exc}", file=str(path)) from exc
-    if not isinstance(col_map, dict):
-        raise BadInputError("the mapping must be a YAML mapping {file header: column}", file=str(path))
-    return col_map
+from interfaces.cli.assays import assays_app
+from interfaces.cli.upload_report import print_upload, sync_after_upload, sync_line
 
 
 def _fmt(v, spec=".3g") -> str:
@@ -37,7 +22,7 @@ def assays_upload_plate(
         project: str = typer.Option(..., "--project", help="Project name."),
         plate_map: Optional[Path] = typer.Option(None, "--plate-map", help="CSV giving each well's type, compound and concentration (for grid exports)."),
         assay: Optional[str] = typer.Option(None, "--assay", help="Assay id for plates without one."),
-        mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML {file header: canonical column}."),
+        mapping: Optional[str] = typer.Option(None, "--mapping", help="'FILE HEADER=column,...' or a YAML file {file header: column}."),
         accept_plate: list[str] = typer.Option([], "--accept-plate", help="Use this plate's curves although its Z' is below the threshold (repeatable)."),
         z_prime_min: float = typer.Option(0.5, "--z-prime-min", help="Plates with a lower Z' are flagged and not used."),
         uploader: str = typer.Option("cli", "--uploader", help="Who uploads (recorded)."),
@@ -50,32 +35,25 @@ def assays_upload_plate(
     try:
         from lab_sync.plates.plate_upload import upload_plate_file
         from lab_sync.plates.settings import PlateSettings
+        from lab_sync.header_vocabulary import parse_mapping_option
         from lab_sync.store import open_existing_store
 
         store = open_existing_store(db)
         rep = upload_plate_file(store, file, project, plate_map=plate_map, default_assay=assay,
-                                mapping=_mapping(mapping), dry_run=dry_run, accept_plates=set(accept_plate),
+                                mapping=parse_mapping_option(mapping) if mapping else None, dry_run=dry_run, accept_plates=set(accept_plate),
                                 uploader=uploader, settings=PlateSettings(z_prime_min=z_prime_min))
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return
-    payload = rep.to_dict()
-    if rep.status == "committed" and not no_sync:
-        payload["sync"] = _sync_after_upload(store, project, rep.upload_id)
-    lines = [f"{rep.filename}: {rep.status}; {rep.n_wells} wells, {rep.n_invalid} bad; {len(rep.plates)} plate(s), "
-             f"{len(rep.curves)} curve(s)" + (f"; upload {rep.upload_id}" if rep.upload_id else "")]
-    lines += [f"  plate {p['plate_id']}: Z' {_fmt(p['z_prime'], '.2f')}, signal window "
-              f"{_fmt(p['signal_window'], '.1f')}, {p['status']}" for p in rep.plates]
-    lines += [f"  {c['compound_id']} ({c['plate_id']}): {c['curve_class']}"
-              + (f" IC50 {c['qualifier']} {c['ic50_nm']:.3g} nM (pIC50 {c['p_ic50']:.2f})" if c["ic50_nm"] else "")
-              + ("" if c["used"] else " [not used]") + (f" [{', '.join(c['flags'])}]" if c["flags"] else "")
-              for c in rep.curves]
-    lines += [f"  row {e.row}, column '{e.column}', value '{e.value}': {e.reason}" for e in rep.errors[:200]]
-    lines += [f"  note: {n}" for n in rep.notes]
-    if "sync" in payload:
-        lines.append(_sync_line(payload["sync"]))
-    emit(payload, as_json, "\n".join(lines))
-    raise typer.Exit(rep.exit_code)
+    details = [f"  plate {p['plate_id']}: Z' {_fmt(p['z_prime'], '.2f')}, signal window "
+               f"{_fmt(p['signal_window'], '.1f')}, {p['status']}" for p in rep.plates]
+    details += [f"  {c['compound_id']} ({c['plate_id']}): {c['curve_class']}"
+                + (f" IC50 {c['qualifier']} {c['ic50_nm']:.3g} nM (pIC50 {c['p_ic50']:.2f})" if c["ic50_nm"] else "")
+                + ("" if c["used"] else " [not used]") + (f" [{', '.join(c['flags'])}]" if c["flags"] else "")
+                for c in rep.curves]
+    print_upload(rep, f"{rep.filename}: {rep.status}; {rep.n_wells} wells, {rep.n_invalid} bad; {len(rep.plates)} "
+                 f"plate(s), {len(rep.curves)} curve(s)", details, store=store, project=project, no_sync=no_sync,
+                 as_json=as_json)
 
 
 @assays_app.command("plates")
@@ -113,11 +91,11 @@ def assays_curves(project: str = typer.Option(..., "--project"),
 def _refit_output(results: list[dict], store, project: str, no_sync: bool, as_json: bool, head: str) -> None:
     payload: dict = {"refits": results}
     if results and not no_sync:
-        payload["sync"] = _sync_after_upload(store, project, None)
+        payload["sync"] = sync_after_upload(store, project, None)
     lines = [head] + [f"  {r['compound_id']}: fit {r['superseded_fit']} -> {r['fit_id']}: {r['curve_class']}"
                       + (f" IC50 {r['qualifier']} {r['ic50_nm']:.3g} nM" if r["ic50_nm"] else "") for r in results]
     if "sync" in payload:
-        lines.append(_sync_line(payload["sync"]))
+        lines.append(sync_line(payload["sync"]))
     emit(payload, as_json, "\n".join(lines))
 
 

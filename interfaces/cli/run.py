@@ -35,13 +35,13 @@ def screen(config: Optional[Path] = typer.Option(None, "--config", "-c", help="R
            as_json: bool = JsonOpt) -> None:
     """Screen a series: generate → filter → predict → simulate → rank → report."""
     try:
-        from pipeline.config import load_config
+        from pipeline.config import check_screen_config, load_config
         from lab_sync.store import open_existing_store, resolve_db_url
 
         from moltwin import progress
         from pipeline.screen import SCREEN_STAGES
 
-        cfg = load_config(config, overrides)
+        cfg = check_screen_config(load_config(config, overrides), config)
         db_url = resolve_db_url(db)
         open_existing_store(db_url)
         with progress.to_stderr("moltwin screen", n_stages=len(SCREEN_STAGES)):

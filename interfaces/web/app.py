@@ -79,7 +79,7 @@ def create_app(db: str | None = None, settings: WebSettings | None = None, *,
         janitor.stop()
         updater.shutdown()
 
-    app = FastAPI(title="MolTwin lab uploads", docs_url=None, redoc_url=None, openapi_url=None,
+    app = FastAPI(title="MolTwin", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.ctx = ctx
 

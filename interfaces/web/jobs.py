@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from lab_sync.store import open_store
+from pipeline.config import check_screen_config
 from pipeline.queued_work import saved_config, screen_project, simulate_compound
 
 __all__ = ["saved_config", "screen_project", "simulate_compound", "screen_deployment", "simulate_deployment"]
@@ -26,7 +27,7 @@ def screen_deployment(store_url: str, project: str) -> tuple[str, dict]:
     if config is None:
         raise ValueError(f"project {project} has no completed run whose configuration could be reused")
     return (os.environ.get("MOLTWIN_SCREEN_DEPLOYMENT", SCREEN_DEPLOYMENT),
-            {"config": config.model_dump(mode="json"), "db_url": store_url})
+            {"config": check_screen_config(config).model_dump(mode="json"), "db_url": store_url})
 
 
 def simulate_deployment(store_url: str, project: str, compound_id: str, smiles: str) -> tuple[str, dict]:

@@ -88,3 +88,66 @@ def test_screen_deployment_sends_simulations_to_the_gpu_pool(cluster):
     assert "sync_assays/sync-assays" in up.stdout, up.stdout
     sync_id = up.stdout.split("flow run ")[1].split()[0]
     assert _wait_final(env, sync_id).state.is_completed(), (tmp / "cpu.log").read_text()[-4000:]
+
+
+@pytest.mark.slow
+def test_web_page_queues_a_screen_on_the_deployment_and_shows_the_flow_runs_state(cluster):
+    """`moltwin serve` with PREFECT_API_URL set: "Start a screen" runs the screen deployment on a worker,
+    and the Runs page follows the flow run until it is done."""
+    import re
+    import socket
+
+    import httpx
+
+    from lab_sync.store import open_store
+    from lab_sync.upload import upload_assay_file
+    from interfaces.web.users import add_user
+    from pipeline.config import load_config
+
+    env, prefect, start, tmp = cluster
+    prefect("work-pool", "create", "moltwin-cpu", "--type", "process")
+    out = prefect("deploy", "-n", "screen")
+    assert "successfully created" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
+    store = open_store(env["MOLTWIN_DB"])
+    upload_assay_file(store, REPO / "data" / "tyk2" / "tyk2_measurements.csv", "tyk2-demo",
+                      archive_dir=tmp / "archive")
+    token = add_user(store, "alice", "uploader")
+    # The project's saved configuration: a finished run's (no MD, a small fast model).
+    config = load_config(None, ["generate.max_candidates=20", "screen.simulate_top_n=0", "model.model_kinds=[knn]",
+                                "model.cv_folds=3", "admet.enabled=false", f"results_dir={tmp / 'results'}"])
+    config = config.model_copy(update={"measurements_csv": None})
+    store.start_run(run_id="screen-0", project="tyk2-demo", kind="screen", config_json=config.model_dump_json(),
+                    config_hash=config.config_hash(), code_version="test", results_dir=str(tmp / "results" / "screen-0"))
+    store.finish_run("screen-0", status="completed", summary={})
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start([str(BIN / "moltwin"), "serve", "--port", str(port), "--db", env["MOLTWIN_DB"]], log="web")
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while subprocess.run(["curl", "-sf", f"{base}/signin"], capture_output=True).returncode:
+        assert time.monotonic() < deadline, (tmp / "web.log").read_text()[-3000:]
+        time.sleep(1)
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as web:
+        home = web.post("/signin", data={"name": "alice", "token": token})
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
+        queued = web.post("/projects/tyk2-demo/runs/screen", data={"csrf_token": csrf})
+        assert queued.status_code == 200, queued.text[-2000:]
+        start([str(BIN / "prefect"), "worker", "start", "--pool", "moltwin-cpu", "--name", "cpu-1"],
+              {"MOLTWIN_DASK_WORKERS": "1"}, log="cpu")
+        deadline = time.monotonic() + 1200
+        while True:
+            page = web.get("/projects/tyk2-demo/runs").text
+            job = re.search(r'<tr class="job" data-status="([a-z]+)">(.*?)</tr>', page, re.S)
+            assert job and "Prefect server" in job.group(2), page[-3000:]
+            if job.group(1) in ("done", "failed"):
+                break
+            assert time.monotonic() < deadline, job.group(2)
+            time.sleep(5)
+    assert job.group(1) == "done", job.group(2) + (tmp / "cpu.log").read_text()[-4000:]
+    assert "Prefect deployment screen/screen, flow run" in job.group(2) and "Completed" in job.group(2)
+    runs = store.read_table("runs", "tyk2-demo")
+    assert sorted(runs["status"]) == ["completed", "completed"]
+    new = runs[runs["run_id"] != "screen-0"].iloc[0]
+    assert (Path(new["results_dir"]) / "report.html").is_file()

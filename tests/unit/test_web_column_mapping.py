@@ -34,6 +34,7 @@ def test_guessed_columns_are_shown_applied_when_chosen_and_remembered(tmp_path):
         first = check_file(client, csrf, LAB, filename="cro.csv")
         words = text_of(first.text)
         assert first.status_code == 200 and 'id="mapping"' in first.text
+        assert 'id="app-name">MolTwin</a>' in first.text and "lab uploads" not in first.text  # the twin, not an upload tool
         assert "0 rows will be stored" in words and "required column 'value' not found" in words
         # the guesses are pre-selected, marked as guesses and not applied until checked again
         assert _selected(first.text, 5) == "value" and _selected(first.text, 0) == "compound_id"

@@ -376,9 +376,10 @@ def finish_sync(ctx: RunContext, plan: dict, upload_id: str | None, inputs: dict
     summary = sync_summary(ctx, upload_id, inputs, model, ledger, ranked, changes)
     if plan.get("first_twin"):
         summary["first_twin"] = "sync"
-        missing = [what for what, have in (("a core to generate analogs", ctx.config.target.core_smiles),
-                                           ("a protein to simulate", ctx.config.target.protein_pdb)) if not have]
+        missing = [what for what, have in (("no analogs generated (the project has no series core)",
+                                            ctx.config.target.core_smiles),
+                                           ("no MD (no protein)", ctx.config.target.protein_pdb)) if not have]
         summary["notes"].insert(0, f"first twin of {project}: activity model trained on its measurements, "
                                 "prediction ledger started, measured compounds ranked"
-                                + ("; give the project " + " and ".join(missing) if missing else ""))
+                                + ("; " + ", ".join(missing) if missing else ""))
     return finish_run(ctx, "completed", summary)

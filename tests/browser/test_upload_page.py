@@ -155,3 +155,106 @@ def test_a_file_over_the_limit_is_refused_with_a_message(browser, served, tmp_pa
     message = _wait_for(browser, "#message").text
     assert "the limit is 50 MB. Split the file into smaller ones" in message
     assert store.count("uploads") == 0
+
+
+FAST_STARTER = ["model.model_kinds=[knn,random_forest]", "model.n_estimators=30", "model.cv_folds=3",
+                "admet.enabled=false"]
+
+
+@pytest.fixture()
+def served_first_twin(tmp_path, repo_dir, monkeypatch):
+    """A freshly created project whose uploads run the real twin update (fast model settings)."""
+    import uvicorn
+
+    from flows.sync_trigger import trigger_sync
+
+    monkeypatch.setenv("MOLTWIN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    db = str(tmp_path / "twin.db")
+    store = open_store(db)
+    tokens = {"alice": add_user(store, "alice", "uploader")}
+    create_project(store, "tyk2", "Tyk2", created_by="alice")
+    app = create_app(db, WebSettings(staging_dir=tmp_path / "staging", archive_dir=tmp_path / "archive"),
+                     sync_trigger=lambda url, project, upload: trigger_sync(
+                         url, project, upload, results_dir=tmp_path / "results", starter=FAST_STARTER))
+    app.state.twin.extra["admet"] = False
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        assert time.time() < deadline and thread.is_alive(), "the web app did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store, tokens
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _shot(browser, name):
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("MOLTWIN_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        height = browser.execute_script("return Math.min(document.body.scrollHeight, 3000)")
+        browser.set_window_size(1400, max(900, height))
+        browser.save_screenshot(str(Path(folder) / f"{name}.png"))
+        browser.set_window_size(1400, 1800)
+
+
+def test_chemist_maps_columns_uploads_and_the_new_projects_twin_starts(browser, served_first_twin, repo_dir, tmp_path):
+    """A CRO export with its own headers: the guessed columns are confirmed, the file stored, the twin
+    trained and ranked from this first upload, and the run's report opens from the Runs page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, store, tokens = served_first_twin
+    lines = (repo_dir / "data" / "tyk2" / "tyk2_measurements.csv").read_text().splitlines()[:13]
+    header = lines[0].replace("compound_id", "Sample Code").replace(",value,", ",Mean Result,")
+    cro = tmp_path / "cro_export.csv"
+    cro.write_text("\n".join([header, *lines[1:]]) + "\n")
+    _sign_in_and_check(browser, url, "alice", tokens["alice"], cro)
+    assert browser.find_element(By.ID, "app-name").text == "MolTwin"
+    assert browser.find_element(By.ID, "n-valid").text == "0"
+    headers = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#mapping tr td:first-child")]
+    value_select = Select(browser.find_element(By.ID, f"map-{headers.index('Mean Result')}"))
+    id_select = Select(browser.find_element(By.ID, f"map-{headers.index('Sample Code')}"))
+    assert value_select.first_selected_option.get_attribute("value") == "value"  # the guess, shown
+    assert id_select.first_selected_option.get_attribute("value") == "compound_id"
+    _shot(browser, "upload-columns")
+    # The chemist also keeps the operator column out, then checks again with these columns.
+    Select(browser.find_element(By.ID, f"map-{headers.index('operator')}")).select_by_value("")
+    browser.find_element(By.ID, "recheck").click()
+    _wait_for(browser, "#notice")
+    assert browser.find_element(By.ID, "n-valid").text == "12"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#to-store td.drawn svg")) == 12  # structures drawn
+    browser.find_element(By.ID, "confirm").click()
+    _wait_for(browser, "#upload-id")
+    twin = _wait_for(browser, "#twin-update")
+    for _ in range(240):  # the first twin trains a model: the page refreshes itself until it is done
+        if "done" in twin.text or "failed" in twin.text:
+            break
+        time.sleep(0.5)
+        twin = _wait_for(browser, "#twin-update")
+    assert "twin update: done" in twin.text, twin.text
+    assert "first twin of tyk2: activity model trained on its measurements" in twin.text
+    _shot(browser, "upload-result")
+    assert store.count("measurements", "tyk2") == 12
+    assert set(store.read_table("measurements", "tyk2")["operator"]) == {""}  # the column kept out
+    browser.get(url + "/projects/tyk2/runs")
+    _wait_for(browser, "a.report-link").click()
+    _wait_for(browser, "body")
+    assert "tyk2" in browser.page_source and len(store.read_table("rankings", "tyk2")) == 12
+
+    # The next file of the project is read with the remembered columns at once.
+    nxt = tmp_path / "cro_export_2.csv"
+    nxt.write_text("\n".join([header, *[ln.replace("2015-01-01", "2015-02-01") for ln in lines[1:4]]]) + "\n")
+    browser.get(url + "/projects/tyk2")
+    _wait_for(browser, "#file").send_keys(str(nxt))
+    _wait_for(browser, "#check-file").click()
+    assert _wait_for(browser, "#n-valid").text == "3"
+    assert "as last time" in browser.find_element(By.ID, "mapping").text

@@ -123,7 +123,7 @@ def test_a_new_projects_first_upload_starts_its_twin(tmp_path, repo_dir, monkeyp
                           starter=[*FAST_MODEL, "admet.enabled=false"])
     assert result["mode"] == "direct" and result["status"] == "completed", result
     assert result["first_twin"] == "sync" and result["notes"][0].startswith("first twin of new-series")
-    assert "give the project a core to generate analogs and a protein to simulate" in result["notes"][0]
+    assert result["notes"][0].endswith("; no analogs generated (the project has no series core), no MD (no protein)")
     assert len(store.read_table("predictions", "new-series", run_id=result["run_id"])) == 10
     ranked = store.read_table("rankings", run_id=result["run_id"])
     assert len(ranked) == 10 and sorted(ranked["rank"]) == list(range(1, 11))

@@ -56,7 +56,7 @@ test-first-run: $(STAMP)
 
 # Screenshots of the twin's web pages in docs/screenshots/ (headless Chromium over a small real Tyk2 twin).
 screenshots: $(STAMP) browser
-	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py
+	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py tests/browser/test_upload_page.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

@@ -167,5 +167,8 @@ def project_page(request: Request, name: str) -> Response:
     uploads = ctx.store.read_table("uploads", name)
     if len(uploads):
         uploads = uploads.sort_values("uploaded_at", ascending=False).head(20)
-    return ctx.render("project.html", session=session, project=name, is_new=not known,
+    from lab_sync.column_mappings import COLUMN_LABELS, saved_mapping
+
+    columns = sorted((h, COLUMN_LABELS.get(c, "not stored")) for h, c in saved_mapping(ctx.store, name).items())
+    return ctx.render("project.html", session=session, project=name, is_new=not known, columns=columns,
                       validate_url=project_url(name) + "/validate", uploads=uploads.to_dict("records"))

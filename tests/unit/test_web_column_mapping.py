@@ -62,6 +62,10 @@ def test_guessed_columns_are_shown_applied_when_chosen_and_remembered(tmp_path):
     words = text_of(page.text)
     assert "3 rows will be stored" in words and "as last time" in words
     assert _selected(page.text, 5) == "value"
+    with web.client() as client:
+        sign_in(client, web, "bob")
+        project = text_of(client.get("/projects/tyk2").text)
+    assert "mean result → value; sample code → compound id" in project
 
 
 def test_a_bad_mapping_gets_a_clear_message_and_stores_nothing(tmp_path):

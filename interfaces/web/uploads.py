@@ -208,10 +208,15 @@ def _recheck(ctx: WebContext, session: Session, name: str, fields: dict[str, str
     except StagingError as exc:
         return ctx.message("Upload again, please", f"Nothing was stored: {exc}.", status=410,
                            session=session, links=[(project_url(name), "Back to the project")])
-    remembered = mapping_for(saved_mapping(ctx.store, name), file_headers(path, filename))
+    try:
+        headers = file_headers(path, filename)
+    except BadInputError as exc:
+        return ctx.message("This file cannot be read", exc.message, status=422, session=session,
+                           links=[(project_url(name), "Choose another file")])
+    remembered = mapping_for(saved_mapping(ctx.store, name), headers)
     by_index: dict[int, str] | None = None
     try:
-        chosen, by_index = choices_from_form(fields, file_headers(path, filename))
+        chosen, by_index = choices_from_form(fields, headers)
         check_mapping(chosen)
     except BadInputError as exc:
         page = _validation_page(ctx, session, name, filename, assay, path.read_bytes(), sha, path,

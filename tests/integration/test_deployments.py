@@ -106,8 +106,10 @@ def test_web_page_queues_a_screen_on_the_deployment_and_shows_the_flow_runs_stat
 
     env, prefect, start, tmp = cluster
     prefect("work-pool", "create", "moltwin-cpu", "--type", "process")
-    out = prefect("deploy", "-n", "screen")
-    assert "successfully created" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
+    prefect("work-pool", "create", "moltwin-gpu", "--type", "process")
+    for name in ("screen", "compound"):  # the web's two deployments (compound: GPU pool, not run here)
+        out = prefect("deploy", "-n", name)
+        assert "successfully created" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
     store = open_store(env["MOLTWIN_DB"])
     upload_assay_file(store, REPO / "data" / "tyk2" / "tyk2_measurements.csv", "tyk2-demo",
                       archive_dir=tmp / "archive")

@@ -105,3 +105,15 @@ def test_viewers_see_the_columns_but_cannot_map_them(tmp_path):
         refused = client.post("/projects/tyk2/columns", data={"csrf_token": csrf, "draft_id": "ab" * 16, **CHOICE})
     assert refused.status_code == 403
     assert not any((tmp_path / "staging" / "bytes").iterdir())  # a viewer's file is never kept
+
+
+def test_an_unreadable_file_checked_again_gets_a_message(tmp_path):
+    web = make_web(tmp_path)
+    with web.client() as client:
+        csrf = sign_in(client, web, "alice")
+        first = check_file(client, csrf, b"compound_id,value\n", filename="header_only.csv")
+        draft = re.search(r"[0-9a-f]{32}", "".join(p.stem for p in (tmp_path / "staging" / "drafts").glob("*.json")))
+        again = client.post("/projects/tyk2/columns", data={"csrf_token": csrf, "draft_id": draft.group(0),
+                                                            "map_0": "compound_id", "map_1": "value"})
+    assert first.status_code == 422 and again.status_code == 422
+    assert "header but no data rows" in text_of(again.text)

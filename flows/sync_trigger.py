@@ -41,6 +41,8 @@ def start_deployment(name: str, parameters: dict, idempotency_key: str | None = 
     except ObjectNotFound:
         return None, f"no deployment '{name}' on the Prefect server at {os.environ.get('PREFECT_API_URL')}"
     except Exception as exc:  # noqa: BLE001 - an unreachable server must not lose the update
+        if exc.__class__.__name__ == "PrefectHTTPStatusError":  # reached, but e.g. parameters refused
+            return None, f"the Prefect server refused a run of '{name}' ({str(exc)[:300]})"
         return None, f"could not reach the Prefect server ({exc.__class__.__name__}: {exc})"
     return str(flow_run.id), ""
 

@@ -91,6 +91,7 @@ def test_trigger_sync_schedules_the_sync_deployment_or_falls_back(tmp_path, monk
     assert open_store(db).count("runs") == 0  # a worker runs it, not the uploader
 
     monkeypatch.setenv("MOLTWIN_SYNC_DEPLOYMENT", "sync_assays/absent")
-    direct = trigger_sync(db, "p", up.upload_id, results_dir=tmp_path / "results")
+    direct = trigger_sync(db, "p", up.upload_id, results_dir=tmp_path / "results",
+                          starter=[*FAST_MODEL, "admet.enabled=false"])  # p's first twin
     assert direct["mode"] == "direct" and "no deployment 'sync_assays/absent'" in direct["notes"][0]
     assert open_store(db).count("runs") == 1

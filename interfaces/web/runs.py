@@ -33,6 +33,11 @@ def run_rows(request: Request, project: str) -> list[dict]:
     return rows
 
 
+def _screenable(config) -> bool:
+    """A saved configuration a screen can run with (a first twin's may lack the core or the protein)."""
+    return config is not None and bool(config.target.core_smiles and config.target.protein_pdb)
+
+
 @router.get("/projects/{project}/runs")
 def runs_page(request: Request, project: str) -> Response:
     session, refusal = viewer_in_project(request, project)
@@ -41,7 +46,7 @@ def runs_page(request: Request, project: str) -> Response:
     ctx = get_ctx(request)
     jobs = twin(request).jobs.for_project(project)
     return ctx.render("twin_runs.html", session=session, project=project, runs=run_rows(request, project),
-                      jobs=jobs, can_screen=saved_config(ctx.store, project) is not None,
+                      jobs=jobs, can_screen=_screenable(saved_config(ctx.store, project)),
                       busy=any(j.status in ("queued", "running") for j in jobs), base="/projects/" + q(project), q=q)
 
 
@@ -69,6 +74,10 @@ async def start_screen(request: Request, project: str) -> Response:
     if saved_config(ctx.store, project) is None:
         return ctx.message("No saved configuration", f"Project {project} has no completed run whose configuration "
                            "could be reused; start the first screen with `moltwin screen --config ...`.",
+                           status=409, session=session)
+    if not _screenable(saved_config(ctx.store, project)):
+        return ctx.message("Cannot screen", f"Project {project} has no series core or no protein, which a screen needs "
+                           "(to generate analogs and simulate them); its twin is trained and ranked at each upload.",
                            status=409, session=session)
     runner = twin(request).extra.get("screen", screen_project)
     twin(request).jobs.submit("screen", project, "screen", session.user.name, lambda: runner(ctx.store_url, project),

@@ -41,6 +41,10 @@ def test_created_project_first_upload_trains_ranks_and_reports(tmp_path, repo_di
         report = re.search(r'href="(/runs/[^"]+/report)"', runs.text)
         assert runs.status_code == 200 and report, text_of(runs.text)
         served = client.get(report.group(1))
+        screen = client.post("/projects/tyk2-new/runs/screen", data={"csrf_token": csrf})
     assert served.status_code == 200 and "tyk2-new" in served.text
     assert len(web.store.read_table("rankings", "tyk2-new")) == 12
     assert len(web.store.read_table("predictions", "tyk2-new")) == 12  # the ledger's first cycle
+    # No core, no protein: the Runs page offers no screen, and a forged request is told why.
+    assert screen.status_code == 409 and "no series core or no protein" in text_of(screen.text)
+    assert 'id="start-screen"' not in runs.text

@@ -373,4 +373,5 @@ def test_a_queued_simulation_runs_real_md_and_lands_on_the_compound_page(tmp_pat
     table = re.search(r'id="simulations".*?</table>', page.text, re.S).group(0)
     assert f"{sims['mmgbsa_kcal_mol'].iloc[0]:.4g}" in table
     assert 'id="rmsd-' in page.text and 'data-pose="pose-' in page.text  # the trace and the 3D pose
+    assert 'data-pose-end="pose-end-' in page.text  # the real run's last checkpoint lines up with its start model
     assert "simulate" in text_of(runs.text) and "completed" in text_of(runs.text)

@@ -4,8 +4,10 @@ RDKit writes every bond and atom label with its full ``style='...'`` text (about
 characters each); a report with 2,000 drawn rows would weigh ~27 MB. :class:`SvgCompactor`
 turns each distinct style into one short CSS class shared by the whole page (emitted once by
 :meth:`SvgCompactor.css`), drops the per-element ``class='bond-0 atom-1'`` tags, the white
-background and the header, and so brings a drawing to about a quarter of its size. The
-drawing is unchanged: same paths, same text, same colours.
+background and the header, joins the bond segments of one style into one ``<path>`` (RDKit
+draws no label backgrounds, so the painting order of segments does not matter) and writes
+path data without redundant spaces and ``.0``: a drawing shrinks to about a sixth of its size.
+The drawing is unchanged: same segments, same text, same colours.
 
 R-group drawings, which repeat across a SAR table, are defined once as ``<symbol>``s and
 drawn with ``<use>`` (:meth:`SvgCompactor.symbol`); their styles stay inline.
@@ -21,6 +23,23 @@ _HEADER = re.compile(r"<svg\b[^>]*>", re.DOTALL)
 _BACKGROUND = re.compile(r"<rect style='opacity:1\.0;fill:#FFFFFF;stroke:none'[^>]*>\s*</rect>\s*")
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.DOTALL)
 _SIZE = re.compile(r"width='(\d+)(?:px)?' height='(\d+)(?:px)?'")
+_PATH = re.compile(r"<path d='([^']*)' class='(\w+)'\s*/>\s*")
+_PATH_SPACE = re.compile(r"([MLZ]) | (?=[MLZ])")
+_POINT_ZERO = re.compile(r"(\d)\.0(?=[ ,MLZ]|$)")
+
+
+def _short_path(d: str) -> str:
+    return _POINT_ZERO.sub(r"\1", _PATH_SPACE.sub(lambda m: m.group(1) or "", d.strip()))
+
+
+def _join_paths(body: str) -> str:
+    """All ``<path>``s of one class as one path (in first-seen class order), before the rest."""
+    joined: dict[str, list[str]] = {}
+    for d, name in _PATH.findall(body):
+        joined.setdefault(name, []).append(_short_path(d))
+    rest = _PATH.sub("", body)
+    paths = "".join(f"<path class='{name}' d='{''.join(ds)}'/>" for name, ds in joined.items())
+    return paths + rest
 
 
 class SvgCompactor:
@@ -48,7 +67,7 @@ class SvgCompactor:
             return ""
         size = _SIZE.search(svg)
         width, height = (size.group(1), size.group(2)) if size else ("150", "100")
-        inner = _HEADER.sub("", self._body(svg), count=1).replace("</svg>", "").strip()
+        inner = _join_paths(_HEADER.sub("", self._body(svg), count=1).replace("</svg>", "").strip())
         return (f"<svg xmlns='http://www.w3.org/2000/svg' class='mol' width='{width}' height='{height}' "
                 f"viewBox='0 0 {width} {height}'>{inner}</svg>")
 

@@ -4,7 +4,8 @@ Ranks the ChEMBL2321810 sulfonamide series (``data/chembl_freewilson``, ~1,000 c
 real pActivity) topped up to ``--n`` with R-group variants of them (a substituent on a C-H or N-H,
 given the parent's pActivity: a stand-in, this measures size and time, not science); a third are
 "measured", the rest predicted by the tests' kNN stand-in. Writes the report with the default cap. Prints the HTML size, the time to write it and the row
-count. Run: ``nice -n 10 python bench/report_size.py [--n 2000]``
+count; with ``--browser``, also the time headless Chromium takes to open the page and to sort and
+filter its table. Run: ``nice -n 10 python bench/report_size.py [--n 2000] [--browser]``
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CORE = "O=S(=O)(N[*:1])c1ccc(O[*:2])cc1"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=REPORT_ROW_CAP)
+    parser.add_argument("--keep", type=Path, help="write the report here (default: a temporary folder)")
+    parser.add_argument("--browser", action="store_true", help="time opening, sorting and filtering in Chromium")
     args = parser.parse_args()
     print(f"report size bench: {args.n} compounds, cap {REPORT_ROW_CAP}; machine: {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f}")
@@ -59,7 +62,7 @@ def main() -> None:
     print(f"ranked {len(ranked)} in {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory() as folder:
         t = time.perf_counter()
-        paths = write_report(ranked, Path(folder), ReportContext(
+        paths = write_report(ranked, args.keep or Path(folder), ReportContext(
             project_name="ChEMBL2321810", run_id="bench", config_hash="0" * 64, code_version="bench",
             created_at=datetime(2026, 12, 2, tzinfo=timezone.utc), core=CORE, settings=settings))
         elapsed = time.perf_counter() - t
@@ -68,6 +71,40 @@ def main() -> None:
         print(f"report written in {elapsed:.1f} s: {paths.html.stat().st_size / 1e6:.1f} MB HTML, {rows} table rows, "
               f"{sar_rows} SAR rows; CSV {paths.csv.stat().st_size / 1e6:.1f} MB, "
               f"SDF {paths.sdf.stat().st_size / 1e6:.1f} MB")
+        if args.browser:
+            time_in_browser(paths.html)
+
+
+def time_in_browser(html: Path) -> None:
+    """Open the report in headless Chromium, then sort by a column and filter by text, timing each."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1800",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='moltwin-bench-')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        t = time.perf_counter()
+        driver.get(html.as_uri())
+        print(f"Chromium: page loaded in {time.perf_counter() - t:.1f} s")
+        button = driver.find_element(By.XPATH, "//th[button[starts-with(normalize-space(), 'MM/GBSA')]]/button")
+        for label in ("sort by MM/GBSA", "sort by MM/GBSA, reversed"):
+            t = time.perf_counter()
+            button.click()
+            driver.execute_script("return document.body.offsetHeight")  # wait for the layout
+            print(f"Chromium: {label}: {(time.perf_counter() - t) * 1000:.0f} ms")
+        t = time.perf_counter()
+        driver.find_element(By.ID, "filter-text").send_keys("chembl-15")
+        shown = driver.find_element(By.ID, "table-count").text
+        print(f"Chromium: filter by text (9 keystrokes, {shown} rows left): {(time.perf_counter() - t) * 1000:.0f} ms")
+    finally:
+        driver.quit()
 
 
 if __name__ == "__main__":

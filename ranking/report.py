@@ -37,8 +37,9 @@ from moltwin.csv_export import write_safe_csv
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 VIEWER_JS = Path(__file__).parent / "static" / "3Dmol-min.js"
 TABLE_JS = Path(__file__).parent / "static" / "report-table.js"
-#: Most compounds drawn in the report's decision table. Each drawn row costs ~4 kB of HTML and ~10 ms
-#: to draw, so 2,000 rows make a page of ~10 MB written in ~20 s; the CSV, Parquet and SDF hold every one.
+#: Most compounds drawn in the report's decision table; the CSV, Parquet and SDF hold every one. At the cap a
+#: page is ~12 MB (~4 kB a row, half of it the drawing) written in ~47 s on a loaded 2-CPU VM
+#: (``bench/report_size.py``, ``bench/results/report_size.txt``).
 REPORT_ROW_CAP = 2000
 ADMET_MISSING_NOTE = ("ADMET not predicted: the candidate table has no admet_* columns, so "
                       "ADMET criteria are unknown (counted as not met) and no ADMET values "

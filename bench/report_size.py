@@ -100,9 +100,9 @@ def time_in_browser(html: Path) -> None:
             driver.execute_script("return document.body.offsetHeight")  # wait for the layout
             print(f"Chromium: {label}: {(time.perf_counter() - t) * 1000:.0f} ms")
         t = time.perf_counter()
-        driver.find_element(By.ID, "filter-text").send_keys("chembl-15")
+        driver.find_element(By.ID, "filter-text").send_keys("-v1")  # the variants: hides most rows
         shown = driver.find_element(By.ID, "table-count").text
-        print(f"Chromium: filter by text (9 keystrokes, {shown} rows left): {(time.perf_counter() - t) * 1000:.0f} ms")
+        print(f"Chromium: filter by text (3 keystrokes, {shown} rows left): {(time.perf_counter() - t) * 1000:.0f} ms")
     finally:
         driver.quit()
 

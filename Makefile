@@ -54,9 +54,10 @@ test-slow: $(STAMP) browser postgres
 test-first-run: $(STAMP)
 	$(PY) -m pytest -q --runslow tests/integration/test_first_run.py
 
-# Screenshots of the twin's web pages in docs/screenshots/ (headless Chromium over a small real Tyk2 twin).
+# Screenshots of the twin's web pages and of the static report in docs/screenshots/ (headless Chromium over
+# a small real Tyk2 twin and a Tyk2 report).
 screenshots: $(STAMP) browser
-	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py tests/browser/test_upload_page.py
+	MOLTWIN_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_twin_pages.py tests/browser/test_upload_page.py tests/browser/test_report_page.py
 
 clean:
 	rm -rf $(VENV) moltwin.db results/*/ .pytest_cache

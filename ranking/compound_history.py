@@ -16,7 +16,7 @@ import pandas as pd
 
 from lab_sync.store import TwinStore
 from ranking.derive import admet_columns
-from ranking.poses import PoseView, locate_run_dir, read_pose
+from ranking.poses import PoseView, locate_run_dir, read_end_pose, read_pose
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -94,6 +94,11 @@ def rmsd_trace(sim: dict) -> pd.DataFrame:
 
 def start_pose(sim: dict) -> PoseView | None:
     return read_pose(Path(sim["run_dir"]), str(sim["compound_id"]), 0) if sim.get("run_dir") else None
+
+
+def end_pose(sim: dict) -> PoseView | None:
+    """The pose at the end of the run (its last checkpoint), ``None`` when the folder lacks one."""
+    return read_end_pose(Path(sim["run_dir"]), str(sim["compound_id"]), 0) if sim.get("run_dir") else None
 
 
 def decision_history(store: TwinStore, project: str, compound_id: str) -> list[dict]:

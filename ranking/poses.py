@@ -2,9 +2,11 @@
 
 A simulation record carries ``frames_parquet``; its folder also holds
 ``complex_start.pdb`` (pocket model + ligand as written before MD) and
-``ligand_pose.mol`` (the posed ligand with bond orders). The report embeds the pocket's
-heavy atoms and the ligand as text for the inline 3D viewer, and plots the ligand RMSD
-over time from the frames table.
+``ligand_pose.mol`` (the posed ligand with bond orders); ``checkpoint.npz`` holds the
+positions at the last step written (the end of the run, once it finished). The report
+embeds the pocket's heavy atoms and the ligand as text for the inline 3D viewer, and plots
+the ligand RMSD over time from the frames table; the compound page shows the start and the
+end of the run (:func:`read_end_pose`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import pandas as pd
 LIGAND_RESIDUE = "LIG"
 POCKET_FILE = "complex_start.pdb"
 LIGAND_FILE = "ligand_pose.mol"
+# simulation.md.CHECKPOINT_FILE / CHECKPOINT_META (not imported, for the same reason).
+CHECKPOINT_FILE = "checkpoint.npz"
+CHECKPOINT_META = "checkpoint.json"
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,6 +43,8 @@ class PoseView:
         The posed ligand (MDL mol block, hydrogens as simulated).
     run_dir
         Simulation folder the files came from.
+    time_ps
+        Simulation time of the frame (0 for the starting pose; the last step's for an end pose).
     """
 
     compound_id: str
@@ -45,6 +52,7 @@ class PoseView:
     pocket_pdb: str
     ligand_molblock: str
     run_dir: str
+    time_ps: float = 0.0
 
     def to_json(self) -> str:
         """JSON for a ``<script type="application/json">`` block (``<`` escaped)."""
@@ -113,6 +121,50 @@ def read_pose(run_dir: Path, compound_id: str, rank: int) -> PoseView | None:
     if pdb.count("\n") < 2 or "M  END" not in molblock:
         return None
     return PoseView(str(compound_id), int(rank), pdb, molblock, str(run_dir))
+
+
+def _with_coordinates(lines: list[str], xyz_A: np.ndarray) -> list[str]:
+    return [f"{line[:30]}{x:8.3f}{y:8.3f}{z:8.3f}{line[54:]}" for line, (x, y, z) in zip(lines, xyz_A)]
+
+
+def read_end_pose(run_dir: Path, compound_id: str, rank: int = 0) -> PoseView | None:
+    """The pocket and ligand at the end of the run, from the last checkpoint's positions.
+
+    The checkpoint holds the positions of every simulated atom in the order of
+    ``complex_start.pdb`` (solute first; an explicit-solvent box's water follows and is
+    ignored), so the end pose is the starting model with those coordinates. ``None`` when
+    the folder has no checkpoint, or its atoms do not line up with the starting model.
+    """
+    from rdkit import Chem
+
+    run_dir = Path(run_dir)
+    pocket, ligand, state = run_dir / POCKET_FILE, run_dir / LIGAND_FILE, run_dir / CHECKPOINT_FILE
+    if not (pocket.is_file() and ligand.is_file() and state.is_file()):
+        return None
+    try:
+        with np.load(state) as data:
+            xyz_A = np.asarray(data["positions"], dtype=float) * 10.0  # nm -> Å
+        meta = json.loads((run_dir / CHECKPOINT_META).read_text())
+        time_ps = float(meta["step"]) * float(meta["timestep_fs"]) / 1000.0
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged checkpoint: no end pose, the page shows the start
+    lines = [line for line in pocket.read_text(encoding="utf-8", errors="replace").splitlines()
+             if line.startswith(("ATOM", "HETATM")) and len(line) >= 54]
+    if not lines or xyz_A.ndim != 2 or len(xyz_A) < len(lines) or not np.isfinite(xyz_A[:len(lines)]).all():
+        return None
+    moved = _with_coordinates(lines, xyz_A[:len(lines)])
+    ligand_xyz = np.array([_xyz(line) for line in moved if line[17:20].strip() == LIGAND_RESIDUE])
+    mol = Chem.MolFromMolFile(str(ligand), removeHs=False, sanitize=False)
+    if mol is None or mol.GetNumConformers() == 0 or mol.GetNumAtoms() != len(ligand_xyz):
+        return None
+    conformer = mol.GetConformer()
+    for i, (x, y, z) in enumerate(ligand_xyz):
+        conformer.SetAtomPosition(i, (float(x), float(y), float(z)))
+    pdb = pocket_heavy_atoms("\n".join(moved))
+    if pdb.count("\n") < 2:
+        return None
+    return PoseView(str(compound_id), int(rank), pdb, Chem.MolToMolBlock(mol, kekulize=False), str(run_dir),
+                    time_ps)
 
 
 def _simulated(ranked: pd.DataFrame) -> Iterable[dict]:

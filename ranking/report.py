@@ -1,10 +1,14 @@
 """The ranked-candidate report: one self-contained HTML page plus CSV, Parquet and SDF.
 
 The page is built for a project lead who has a minute: summary counts, then the
-decision table with structures and the reasons, then the next batch, the simulated
-poses in 3D, the evidence (plots), then the funnel, failures and provenance. Nothing is
-fetched from the network: CSS is inline, structures and plots are inline SVG, and the
-3D viewer (3Dmol.js, BSD-3, ``ranking/static``) is inlined once with the poses as text.
+decision table with structures and the reasons (every compound up to :data:`REPORT_ROW_CAP`,
+sortable by any numeric column and filterable by text, decision, stage, p(clear) and measured /
+predicted, by a short script of our own inlined in the page), then the next batch, the SAR
+table, the simulated poses in 3D, the evidence (plots), then the funnel, failures and
+provenance. Nothing is fetched from the network: CSS and scripts are inline, structures and
+plots are inline SVG (structures compacted to shared CSS classes, see
+:mod:`ranking.report_svg`), and the 3D viewer (3Dmol.js, BSD-3, ``ranking/static``) is inlined
+once with the poses as text.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from ranking.depict import SeriesCore, write_sdf
 from ranking.derive import admet_columns
 from ranking.poses import read_rmsd_traces
 from ranking.report_rows import decision_rows, next_batch_rows, pose_cards
+from ranking.report_sar import sar_section
+from ranking.report_svg import SvgCompactor
 from ranking.report_summary import (GLOSSARY, change_summary, funnel_line, gate_rows,
                                     model_evidence, model_line, summarize_ranking)
 from ranking.settings import RankSettings
@@ -30,6 +36,11 @@ from moltwin.csv_export import write_safe_csv
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 VIEWER_JS = Path(__file__).parent / "static" / "3Dmol-min.js"
+TABLE_JS = Path(__file__).parent / "static" / "report-table.js"
+#: Most compounds drawn in the report's decision table; the CSV, Parquet and SDF hold every one. At the cap a
+#: page is ~12 MB (~4 kB a row, half of it the drawing) written in ~47 s on a loaded 2-CPU VM
+#: (``bench/report_size.py``, ``bench/results/report_size.txt``).
+REPORT_ROW_CAP = 2000
 ADMET_MISSING_NOTE = ("ADMET not predicted: the candidate table has no admet_* columns, so "
                       "ADMET criteria are unknown (counted as not met) and no ADMET values "
                       "are shown.")
@@ -80,7 +91,8 @@ class ReportContext:
     settings
         The rank settings used; their stage gates are listed in the report.
     top_n
-        Number of compounds drawn in the decision table (the files hold all).
+        Most compounds drawn in the decision table (default :data:`REPORT_ROW_CAP`; the
+        page says when the table is capped, and the CSV, Parquet and SDF files hold all).
     previous_ranked
         The previous run's ranked table (``compound_id``, ``rank``, ``decision``) for
         "what changed since the last run"; ``None`` for a first run.
@@ -108,7 +120,7 @@ class ReportContext:
     notes: list[str] = field(default_factory=list)
     input_hashes: dict[str, str] = field(default_factory=dict)
     settings: RankSettings | None = None
-    top_n: int = 50
+    top_n: int = REPORT_ROW_CAP
     previous_ranked: pd.DataFrame | None = None
     previous_run_id: str = ""
     changes_top_n: int = 20
@@ -187,6 +199,11 @@ def write_report(ranked: pd.DataFrame, out_dir: Path, context: ReportContext) ->
     cards = pose_cards(ranked, core, context.pose_top_n, roots)
     traces = read_rmsd_traces(ranked, 8, roots)
     summary = summarize_ranking(ranked, has_admet, settings)
+    compactor = SvgCompactor()
+    rows = decision_rows(ranked, core, context.top_n, has_admet, {c["compound_id"] for c in cards if c["json"]},
+                         [s.name for s in settings.stages], draw=compactor.compact)
+    next_rows = next_batch_rows(context.next_batch, core, draw=compactor.compact)
+    sar = sar_section(ranked, context.core, compactor)
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html").render(
         ctx=context, created=context.created_at.isoformat(timespec="seconds"), notes=notes,
@@ -194,11 +211,13 @@ def write_report(ranked: pd.DataFrame, out_dir: Path, context: ReportContext) ->
         model=model_line(context.model), calibration=calibration,
         changes=change_summary(context.previous_ranked, ranked, context.changes_top_n),
         gates=gate_rows(settings) if context.settings else [],
-        rows=decision_rows(ranked, core, context.top_n, has_admet,
-                           {c["compound_id"] for c in cards if c["json"]},
-                           [s.name for s in settings.stages]),
+        rows=rows, row_cap=context.top_n,
+        decisions=sorted({r["decision"] for r in rows if r["decision"]}),
+        stages=sorted({r["stage"] for r in rows if r["stage"]}),
         evidence=model_evidence(ranked), glossary=GLOSSARY,
-        next_rows=next_batch_rows(context.next_batch, core), poses=cards,
+        next_rows=next_rows, poses=cards, sar=sar,
+        mol_css=Markup(compactor.css()), mol_symbols=Markup(compactor.symbols()),
+        table_js=Markup(TABLE_JS.read_text(encoding="utf-8")),
         viewer_js=Markup(VIEWER_JS.read_text(encoding="utf-8"))
         if any(c["json"] for c in cards) else None,
         plots=[(title, Markup(svg) if svg else None) for title, svg in

@@ -3,7 +3,10 @@
 Figures are built with the object API on an Agg canvas, so nothing needs a display
 and pyplot's global backend (a notebook's, say) is left alone. Each function returns
 ``None`` when the table has nothing to show, so the report can say so instead of
-drawing an empty frame.
+drawing an empty frame. Every axis names its unit (pActivity is −log₁₀ of the molar
+activity; scores and fractions say they are unitless, 0–1). Point labels are placed by
+:func:`place_labels`, which tries positions around each point and leaves a label out
+rather than draw it over another label.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from matplotlib.figure import Figure
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 _DECISION_COLORS = {"advance": "#1a7f37", "hold": "#bf8700", "deprioritize": "#8c959f"}
+P_UNIT = "−log₁₀ M"
+#: Offsets (points) tried around a point for its label, nearest first; (ha, va) of the text for each.
+_LABEL_OFFSETS = [((4, 4), ("left", "bottom")), ((4, -4), ("left", "top")), ((-4, 4), ("right", "bottom")),
+                  ((-4, -4), ("right", "top")), ((0, 8), ("center", "bottom")), ((0, -8), ("center", "top")),
+                  ((10, 12), ("left", "bottom")), ((-10, -12), ("right", "top")), ((10, -12), ("left", "top")),
+                  ((-10, 12), ("right", "bottom")), ((0, 18), ("center", "bottom")), ((0, -18), ("center", "top"))]
 
 
 def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
@@ -38,6 +47,49 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     fig = Figure(figsize=(width_in, height_in), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def _overlaps(box, boxes) -> bool:
+    return any(box.x0 < b.x1 and b.x0 < box.x1 and box.y0 < b.y1 and b.y0 < box.y1 for b in boxes)
+
+
+def place_labels(ax, xs, ys, labels, fontsize: float = 7, avoid: tuple | None = None) -> list:
+    """Label points without overlaps: each label takes the first position around its point where
+    it overlaps no label placed before it (nor a marker of ``avoid``, the ``(x, y)`` arrays of
+    every plotted point) and stays inside the axes; a label with no such position is left out.
+    Returns the annotations drawn (in the order of ``labels``).
+
+    The figure is laid out once first and its layout then frozen, so the positions checked are
+    the positions saved.
+    """
+    fig = ax.figure
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed, boxes = [], []
+    markers = []
+    if avoid is not None:
+        from matplotlib.transforms import Bbox
+
+        pts = np.column_stack([np.asarray(avoid[0], float), np.asarray(avoid[1], float)])
+        pts = ax.transData.transform(pts[np.isfinite(pts).all(axis=1)]) if len(pts) else pts
+        radius = 3.0 * fig.dpi / 72.0  # a marker's half-width, in pixels
+        markers = [Bbox([[px - radius, py - radius], [px + radius, py + radius]]) for px, py in pts]
+    for x, y, text in zip(xs, ys, labels):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        for offset, (ha, va) in _LABEL_OFFSETS:
+            note = ax.annotate(plain_text(text), (x, y), xytext=offset, textcoords="offset points",
+                               fontsize=fontsize, ha=ha, va=va)
+            box = note.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not _overlaps(box, boxes) and not _overlaps(box, markers):
+                placed.append(note)
+                boxes.append(box)
+                break
+            note.remove()
+    return placed
 
 
 def figure_to_svg(fig: Figure, name: str) -> str:
@@ -94,8 +146,8 @@ def plot_predicted_vs_measured(table: pd.DataFrame) -> str | None:
                      f"{inside:.0%} inside 80 % interval", fontsize=9)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel("measured pActivity")
-    ax.set_ylabel("out-of-fold predicted pActivity (80 % interval)")
+    ax.set_xlabel(f"measured pActivity ({P_UNIT})")
+    ax.set_ylabel(f"predicted pActivity ({P_UNIT}), out of fold")
     ax.legend(fontsize=8, loc="upper left")
     return figure_to_svg(fig, "pred-vs-measured")
 
@@ -118,22 +170,22 @@ def plot_pareto(table: pd.DataFrame, max_labels: int = 8) -> str | None:
     sel = ok & front
     ax.scatter(x[sel], y[sel], s=60, facecolors="none", edgecolors="#0969da", lw=1.2,
                label="Pareto front (3 objectives)")
-    labelled = table[sel].sort_values("activity_p", ascending=False).head(max_labels)
-    for _, row in labelled.iterrows():
-        ax.annotate(plain_text(row["compound_id"]), (row["activity_p"], row["developability"]),
-                    fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("activity_p (measured, else predicted)")
-    ax.set_ylabel("developability (QED, SA, properties, alerts)")
+    ax.set_xlabel(f"pActivity ({P_UNIT}), measured else predicted")
+    ax.set_ylabel("developability (0–1, unitless)")
     ax.set_ylim(-0.03, 1.05)
     ax.legend(fontsize=8, loc="lower left")
+    labelled = table[sel].assign(_x=x[sel], _y=y[sel]).sort_values("_x", ascending=False).head(max_labels)
+    place_labels(ax, labelled["_x"].to_numpy(float), labelled["_y"].to_numpy(float), labelled["compound_id"],
+                 avoid=(x[ok].to_numpy(float), y[ok].to_numpy(float)))
     return figure_to_svg(fig, "pareto")
 
 
 def plot_property_distributions(table: pd.DataFrame) -> str | None:
     """Histograms of potency and key physchem properties, advance compounds overlaid."""
-    panels = [(c, label) for c, label in (("activity_p", "pActivity"), ("mw_da", "MW (Da)"),
-                                          ("clogp", "cLogP"), ("tpsa_a2", "TPSA (Å²)"),
-                                          ("qed", "QED"), ("sa_score", "SA score"))
+    panels = [(c, label) for c, label in (("activity_p", f"pActivity ({P_UNIT})"), ("mw_da", "MW (Da)"),
+                                          ("clogp", "cLogP (log₁₀ P, unitless)"), ("tpsa_a2", "TPSA (Å²)"),
+                                          ("qed", "QED (0–1, unitless)"),
+                                          ("sa_score", "SA score (1 easy – 10 hard)"))
               if _numeric(table, c).notna().any()]
     if not panels:
         return None
@@ -150,6 +202,8 @@ def plot_property_distributions(table: pd.DataFrame) -> str | None:
         if len(advance):
             ax.hist(advance, bins=bins, color="#1a7f37", label="advance")
         ax.set_xlabel(label, fontsize=9)
+        if i % n_cols == 0:
+            ax.set_ylabel("compounds (count)", fontsize=9)
         ax.tick_params(labelsize=8)
         if i == 0:
             ax.legend(fontsize=7)
@@ -169,14 +223,13 @@ def plot_simulation(table: pd.DataFrame, max_labels: int = 8) -> str | None:
     ax = fig.add_subplot()
     ax.errorbar(dg[ok], stability[ok], xerr=sem[ok], fmt="none", ecolor="0.6", elinewidth=0.8)
     points = ax.scatter(dg[ok], stability[ok], c=potency[ok], cmap="viridis", s=36)
-    fig.colorbar(points, ax=ax, label="activity_p")
-    best = table[ok].assign(_dg=dg[ok]).sort_values("_dg", kind="mergesort").head(max_labels)
-    for _, row in best.iterrows():
-        ax.annotate(plain_text(row["compound_id"]), (row["_dg"], row["frac_frames_within_2A"]),
-                    fontsize=7, xytext=(3, 3), textcoords="offset points")
+    fig.colorbar(points, ax=ax, label=f"pActivity ({P_UNIT})")
     ax.set_xlabel("MM/GBSA (kcal/mol, lower is better)")
-    ax.set_ylabel("fraction of frames with ligand RMSD ≤ 2 Å")
+    ax.set_ylabel("frames with ligand RMSD ≤ 2 Å (fraction, 0–1)")
     ax.set_ylim(-0.03, 1.05)
+    best = table[ok].assign(_dg=dg[ok], _st=stability[ok]).sort_values("_dg", kind="mergesort").head(max_labels)
+    place_labels(ax, best["_dg"].to_numpy(float), best["_st"].to_numpy(float), best["compound_id"],
+                 avoid=(dg[ok].to_numpy(float), stability[ok].to_numpy(float)))
     return figure_to_svg(fig, "simulation")
 
 
@@ -193,7 +246,7 @@ def plot_rmsd_traces(traces: dict[str, pd.DataFrame], cutoff_A: float = 2.0) -> 
     ax.set_xlabel("time (ps)")
     ax.set_ylabel("ligand RMSD from start pose (Å)")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return figure_to_svg(fig, "rmsd-traces")
 
 
@@ -219,7 +272,7 @@ def plot_physics_calibration(table: pd.DataFrame, calibration) -> str | None:
                     label="80 % prediction band")
     ax.set_xlabel("MM/GBSA (kcal/mol)" if calibration.physics_column == "mmgbsa_kcal_mol"
                   else calibration.physics_column)
-    ax.set_ylabel("measured pActivity")
+    ax.set_ylabel(f"measured pActivity ({P_UNIT})")
     ax.set_title(f"R = {calibration.r:+.2f}, n = {calibration.n}", fontsize=9)
     ax.legend(fontsize=8)
     return figure_to_svg(fig, "physics-calibration")

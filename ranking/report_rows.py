@@ -2,7 +2,9 @@
 
 Drawings are kept small (150 × 100 px, no legend: the id sits in the next cell) and the
 criteria lists are folded away, so one row is about as tall as its structure and a
-lead sees a dozen decisions per screen.
+lead sees a dozen decisions per screen. Each row also carries the raw values its cells are
+sorted and filtered by in the page (``sort``: numbers, "" for missing), so sorting in the
+browser orders numbers as numbers and puts missing values last.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,20 +91,45 @@ def anchor(compound_id: object) -> str:
     return "pose-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(compound_id))
 
 
+def sort_value(value: object) -> str:
+    """A cell's sort key for the page's script: the number as text, "" when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(number) else repr(round(number, 6))
+
+
+def _keep(svg: str) -> str:
+    return svg
+
+
 def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has_admet: bool,
-                  posed: set[str], stage_names: Sequence[str] = ()) -> list[dict]:
+                  posed: set[str], stage_names: Sequence[str] = (),
+                  draw: Callable[[str], str] = _keep) -> list[dict]:
     """Rows of the decision table for the best ``top_n`` compounds.
 
     Every number is formatted from the ranked table itself with two decimals, so the
-    table, the "why" text, the CSV and the Parquet file show the same values.
+    table, the "why" text, the CSV and the Parquet file show the same values. ``draw``
+    post-processes each structure drawing (the report compacts them, see
+    :class:`ranking.report_svg.SvgCompactor`).
     """
     rows = []
     for row in ranked.head(top_n).to_dict("records"):
         mmgbsa, physics_more = _physics_cell(row)
         compound_id = str(row["compound_id"])
+        alerts = _alerts_cell(row.get("alerts"))
         rows.append({
+            "sort": {"p_clear": sort_value(row.get("p_clear_gates")), "score": sort_value(row.get("score")),
+                     "activity": sort_value(row.get("activity_p")), "mw": sort_value(row.get("mw_da")),
+                     "n_alerts": "" if alerts == "–" else sort_value(row.get("n_alerts")),
+                     "mmgbsa": sort_value(row.get("mmgbsa_kcal_mol")),
+                     "admet": sort_value(row.get("admet_max_risk")) if has_admet else "",
+                     "pareto": sort_value(row.get("pareto_rank"))},
+            "source": str(row.get("activity_source") or ""),
+            "search": f"{compound_id} {row.get('smiles') or ''}".lower(),
             "rank": int(row["rank"]), "compound_id": compound_id,
-            "svg": Markup(depict_svg(row.get("smiles"), core, "", *ROW_SVG)),
+            "svg": Markup(draw(depict_svg(row.get("smiles"), core, "", *ROW_SVG))),
             "decision": row["decision"], "decision_reason": row.get("decision_reason", ""),
             "stage": row["stage"], "p_clear": fmt(row["p_clear_gates"]),
             "score": fmt(row.get("score")), "activity": _activity_cell(row),
@@ -114,7 +141,7 @@ def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has
             "props": f"MW {fmt(_get(row, 'mw_da'), 0)} · cLogP {fmt(_get(row, 'clogp'), 1)} · "
                      f"TPSA {fmt(_get(row, 'tpsa_a2'), 0)}",
             "props2": f"QED {fmt(_get(row, 'qed'))} · SA {fmt(_get(row, 'sa_score'), 1)}",
-            "alerts": _alerts_cell(row.get("alerts")),
+            "alerts": alerts,
             "mmgbsa": mmgbsa, "physics_more": physics_more,
             "admet": fmt(_get(row, "admet_max_risk")) if has_admet else "not predicted",
             "met": _split(row.get("criteria_met")), "missed": _split(row.get("criteria_missed")),
@@ -124,12 +151,13 @@ def decision_rows(ranked: pd.DataFrame, core: SeriesCore | None, top_n: int, has
     return rows
 
 
-def next_batch_rows(batch: pd.DataFrame | None, core: SeriesCore | None) -> list[dict]:
+def next_batch_rows(batch: pd.DataFrame | None, core: SeriesCore | None,
+                    draw: Callable[[str], str] = _keep) -> list[dict]:
     """Rows of the next-batch table."""
     if batch is None:
         return []
     return [{"pick": int(r["pick"]), "compound_id": str(r["compound_id"]),
-             "svg": Markup(depict_svg(r.get("smiles"), core, "", *ROW_SVG)),
+             "svg": Markup(draw(depict_svg(r.get("smiles"), core, "", *ROW_SVG))),
              "acquisition": fmt(r["acquisition"]),
              "activity": f"{fmt(r['activity_p'])} ± {fmt(r['activity_sd'])}",
              "p_clear": fmt(r.get("p_clear_gates")),

@@ -15,6 +15,14 @@ from moltwin.errors import BadInputError
 _MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 
+def activity_colour(p: float, lo: float, hi: float) -> str:
+    """Red (least active) to green (most active) on the series' own range; white for missing."""
+    if p != p:
+        return "#ffffff"
+    t = 0.5 if hi - lo < 1e-9 else (p - lo) / (hi - lo)
+    return f"hsl({int(120 * t)}, 65%, 82%)"
+
+
 def rgroup_table(core_smiles: str, measured: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """R-group decomposition of the measured compounds on ``core_smiles``.
 

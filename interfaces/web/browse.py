@@ -13,7 +13,7 @@ from starlette.responses import Response
 from lab_sync.ledger import score_ledger
 from moltwin.errors import BadInputError
 from ranking.depict import depict_svg, write_sdf
-from ranking.grid_query import RANGE_COLUMNS, GridQuery, parse_bound, run_query, selection
+from ranking.grid_query import COUNT_BUDGET_S, RANGE_COLUMNS, GridQuery, parse_bound, run_query, selection
 from ranking.compound_table import TABLE_COLUMNS
 from interfaces.web.charts import line_chart
 from interfaces.web.context import get_ctx
@@ -102,12 +102,12 @@ def grid_query(params) -> GridQuery:
 
 
 def _answer(request: Request, project: str, gq: GridQuery):
-    cache = twin(request).cache
+    services = twin(request)
     if gq.substructure.strip():
-        table, library = cache.library(project)
+        table, library = services.cache.library(project)
     else:
-        table, library = cache.table(project).table, None
-    return table, run_query(table, gq, library)
+        table, library = services.cache.table(project).table, None
+    return table, run_query(table, gq, library, count_budget_s=services.extra.get("count_budget_s", COUNT_BUDGET_S))
 
 
 @router.get("/projects/{project}/compounds")

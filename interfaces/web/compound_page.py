@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from ranking.compound_history import (admet_of, compound_row, decision_history, measurement_history,
-                                      prospective_predictions, rmsd_trace, simulation_history, start_pose)
+                                      prospective_predictions, rmsd_trace, simulation_history, start_pose,
+                                      end_pose)
 from interfaces.web.charts import line_chart
 from interfaces.web.context import get_ctx
 from interfaces.web.twin_services import q, twin, viewer_in_project
@@ -17,21 +18,35 @@ from interfaces.web.twin_services import q, twin, viewer_in_project
 router = APIRouter()
 STATIC = Path(__file__).resolve().parents[2] / "ranking" / "static"
 POSE_JS = """
+// One viewer per simulation; the buttons swap the start and end poses in the same view, so the
+// ligand's movement over the run is seen against the same camera.
 document.addEventListener("DOMContentLoaded", function () {
   var probe = document.createElement("canvas");
   var webgl = !!(window.WebGLRenderingContext && (probe.getContext("webgl2") || probe.getContext("webgl")));
+  function show(card, viewer, which, zoom) {
+    var data = JSON.parse(document.getElementById(which === "end" ? card.dataset.poseEnd : card.dataset.pose).textContent);
+    viewer.removeAllModels();
+    var pocket = viewer.addModel(data.pdb, "pdb"), ligand = viewer.addModel(data.sdf, "sdf");
+    pocket.setStyle({}, {line: {colorscheme: "grayCarbon"}});
+    pocket.setStyle({predicate: function (a) { return a.b > 0.5; }}, {stick: {colorscheme: "grayCarbon", radius: 0.12}});
+    ligand.setStyle({}, {stick: {colorscheme: which === "end" ? "orangeCarbon" : "greenCarbon", radius: 0.22}});
+    if (zoom) { viewer.zoomTo({model: ligand}); viewer.zoom(0.7); }
+    viewer.render();
+    card.dataset.showing = which;
+    card.querySelectorAll("button[data-frame]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.dataset.frame === which ? "true" : "false");
+    });
+  }
   document.querySelectorAll(".pose3d[data-pose]").forEach(function (card) {
     if (!webgl || !window.$3Dmol) { card.dataset.status = "fallback"; return; }
     try {
-      var data = JSON.parse(document.getElementById(card.dataset.pose).textContent);
       var box = card.querySelector(".viewer");
       box.style.display = "block";
       var viewer = $3Dmol.createViewer(box, {backgroundColor: "white"});
-      var pocket = viewer.addModel(data.pdb, "pdb"), ligand = viewer.addModel(data.sdf, "sdf");
-      pocket.setStyle({}, {line: {colorscheme: "grayCarbon"}});
-      pocket.setStyle({predicate: function (a) { return a.b > 0.5; }}, {stick: {colorscheme: "grayCarbon", radius: 0.12}});
-      ligand.setStyle({}, {stick: {colorscheme: "greenCarbon", radius: 0.22}});
-      viewer.zoomTo({model: ligand}); viewer.zoom(0.7); viewer.render();
+      show(card, viewer, "start", true);
+      card.querySelectorAll("button[data-frame]").forEach(function (b) {
+        b.addEventListener("click", function () { show(card, viewer, b.dataset.frame, false); });
+      });
       card.dataset.status = "ready";
     } catch (err) { card.dataset.status = "fallback"; card.dataset.error = String(err); }
   });
@@ -68,6 +83,9 @@ def compound_facts(request: Request, project: str, compound_id: str) -> dict | N
                                        chart_id=f"rmsd-{sim['id']}") if len(trace) else ""
         pose = start_pose(sim)
         sim["pose_json"] = pose.to_json() if pose else ""
+        end = end_pose(sim) if pose else None
+        sim["end_pose_json"] = end.to_json() if end else ""
+        sim["end_time_ps"] = end.time_ps if end else None
     decisions = decision_history(store, project, compound_id)
     admet, admet_run = admet_of(compound_id, decisions)
     fits = store.read_table("curve_fits", project, compound_id=compound_id)

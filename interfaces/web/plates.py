@@ -17,7 +17,8 @@ from starlette.responses import RedirectResponse, Response
 
 from interfaces.web.context import SMALL_FORM_BYTES, WebContext, current_session, get_ctx
 from interfaces.web.forms import BadForm, BodyTooLarge, read_form
-from interfaces.web.pages import project_allowed, project_url, signin_redirect
+from interfaces.web.pages import project_url, signin_redirect
+from interfaces.web.twin_services import known_project, project_or_404, viewer_in_project
 from interfaces.web.uploads import display_name
 from interfaces.web.users import Session, csrf_ok
 from lab_sync.plates.analyse import PlateAnalysis
@@ -75,21 +76,19 @@ def _figures_from_store(ctx: WebContext, project: str, plate_uid: str) -> dict |
         [{"row": int(w.row), "col": int(w.col), "signal": float(w.signal), "well_type": w.well_type,
           "masked": bool(w.masked)} for w in wells.itertuples()], int(plate["n_wells"]),
         f"{plate['plate_id']}: Z' {z:.2f} ({plate['qc_status']})" if z == z else plate["plate_id"]))
-    fits = curve_fit_table(ctx.store, project)
+    fits = curve_fit_table(ctx.store, project, plate_uid=plate_uid)
     plate["curves"] = [{**f, "masked_wells": [(p["well"], p["reason"]) for p in f["wells"] if p["masked"]],
                         "img": _img(curve_svg(f["wells"], fit_plot_values(f), f"{f['compound_id']} ({plate['plate_id']})"))}
-                       for f in fits[fits["plate_uid"] == plate_uid].to_dict("records")]
+                       for f in fits.to_dict("records")]
     return plate
 
 
 @router.get("/projects/{name}/plates")
 def plates_page(request: Request, name: str) -> Response:
-    session = current_session(request)
-    if session is None:
-        return signin_redirect()
+    session, refusal = viewer_in_project(request, name)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
-    if not project_allowed(ctx.store, name)[0]:
-        return ctx.message("No such project", f"There is no project '{name}'.", status=404, session=session)
     stored = plate_table(ctx.store, name).to_dict("records")
     for p in stored:
         p["url"] = plate_url(name, p["plate_uid"])
@@ -123,8 +122,8 @@ async def plates_upload(request: Request, name: str) -> Response:
     if store_it and not session.user.can_upload:
         return ctx.message("You cannot store measurements", f"'{session.user.name}' may check plate files but not "
                            "store them (role: viewer). Nothing was stored.", status=403, session=session)
-    if not (await run_in_threadpool(project_allowed, ctx.store, name))[0]:
-        return ctx.message("No such project", f"There is no project '{name}'.", status=404, session=session)
+    if not await run_in_threadpool(known_project, ctx, name):  # plates go into a project created beforehand
+        return await run_in_threadpool(project_or_404, request, session, name)
     accept = {a.strip() for a in form.get("accept").replace(",", " ").split() if a.strip()}
     filename = display_name(upload.filename)
 
@@ -156,9 +155,9 @@ async def plates_upload(request: Request, name: str) -> Response:
 
 @router.get("/projects/{name}/plates/{plate_uid}")
 def plate_page(request: Request, name: str, plate_uid: str) -> Response:
-    session = current_session(request)
-    if session is None:
-        return signin_redirect()
+    session, refusal = viewer_in_project(request, name)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
     plate = _figures_from_store(ctx, name, plate_uid)
     if plate is None:
@@ -170,12 +169,11 @@ def plate_page(request: Request, name: str, plate_uid: str) -> Response:
 @router.get("/projects/{name}/curves/{compound_id}")
 def compound_curves_page(request: Request, name: str, compound_id: str) -> Response:
     """Every current curve of one compound (all plates), for the compound's page to link to."""
-    session = current_session(request)
-    if session is None:
-        return signin_redirect()
+    session, refusal = viewer_in_project(request, name)
+    if refusal:
+        return refusal
     ctx = get_ctx(request)
-    fits = curve_fit_table(ctx.store, name)
-    fits = fits[fits["compound_id"] == compound_id]
+    fits = curve_fit_table(ctx.store, name, compound_id=compound_id)  # one compound's rows, not the project's
     plates = plate_table(ctx.store, name).set_index("plate_uid")
     curves = [{**f, "masked_wells": [(p["well"], p["reason"]) for p in f["wells"] if p["masked"]],
                "plate_id": plates.loc[f["plate_uid"], "plate_id"], "plate_link": plate_url(name, f["plate_uid"]),
@@ -200,6 +198,8 @@ async def plate_accept(request: Request, name: str, plate_uid: str) -> Response:
     if not session.user.can_upload:
         return ctx.message("You cannot accept plates", "Accepting a plate needs the uploader role.", status=403,
                            session=session)
+    if missing := await run_in_threadpool(project_or_404, request, session, name):
+        return missing
 
     def work(s: Session) -> Response:
         try:

@@ -8,21 +8,13 @@ from starlette.responses import Response
 
 from lab_sync.projects import project_target
 from moltwin.errors import BadInputError
-from ranking.sar import activity_cliffs, matched_pairs, rgroup_table
+from ranking.sar import activity_cliffs, activity_colour, matched_pairs, rgroup_table
 from interfaces.web.context import get_ctx
 from interfaces.web.jobs import saved_config
 from interfaces.web.twin_services import q, twin, viewer_in_project
 
 router = APIRouter()
 MAX_CORE_CHARS = 300
-
-
-def activity_colour(p: float, lo: float, hi: float) -> str:
-    """Red (least active) to green (most active) on the series' own range."""
-    if p != p:
-        return "#ffffff"
-    t = 0.5 if hi - lo < 1e-9 else (p - lo) / (hi - lo)
-    return f"hsl({int(120 * t)}, 65%, 82%)"
 
 
 def sar_view(request: Request, project: str, core: str) -> dict:

@@ -14,9 +14,15 @@ FIT_COLUMNS = ["fit_id", "plate_uid", "compound_id", "assay_id", "curve_class", 
                "superseded_by", "reason"]
 
 
-def curve_fit_table(store: TwinStore, project: str, *, active_only: bool = True) -> pd.DataFrame:
-    """Curve fits of the project (the newest, unsuperseded ones unless ``active_only=False``)."""
-    fits = store.read_table("curve_fits", project)
+def curve_fit_table(store: TwinStore, project: str, *, active_only: bool = True, compound_id: str | None = None,
+                    plate_uid: str | None = None) -> pd.DataFrame:
+    """Curve fits of the project (the newest, unsuperseded ones unless ``active_only=False``).
+
+    ``compound_id`` / ``plate_uid`` narrow the query in the store (one compound's or one plate's
+    fits), so a page about one of them does not read the project's whole table.
+    """
+    equals = {k: v for k, v in (("compound_id", compound_id), ("plate_uid", plate_uid)) if v is not None}
+    fits = store.read_table("curve_fits", project, **equals)
     if fits.empty:
         return pd.DataFrame(columns=FIT_COLUMNS + ["wells"])
     if active_only:

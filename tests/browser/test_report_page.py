@@ -174,3 +174,55 @@ def test_real_simulation_pose_renders(browser, tmp_path):
     assert card.get_attribute("data-compound") == "MT-analog"
     assert card.get_attribute("data-status") in {"ready", "fallback"}
     assert "MD stability: ligand RMSD over time" in browser.page_source
+
+
+def _ids(browser) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [row.find_element(By.CSS_SELECTOR, "td:nth-child(3) b").text
+            for row in browser.find_elements(By.CSS_SELECTOR, "#decision-table tr.decision-row")
+            if row.is_displayed()]
+
+
+def test_decision_table_sorts_and_filters_in_the_page(browser, report):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    html, ranked = report
+    _open(browser, html)
+    assert _ids(browser) == list(ranked["compound_id"])  # rank order first
+    header = browser.find_element(By.XPATH, "//table[@id='decision-table']//th[button[normalize-space()='Compound']]")
+    header.find_element(By.TAG_NAME, "button").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    assert _ids(browser) == sorted(ranked["compound_id"], key=str.lower) != list(ranked["compound_id"])
+    header.find_element(By.TAG_NAME, "button").click()
+    assert _ids(browser) == sorted(ranked["compound_id"], key=str.lower, reverse=True)
+
+    mmgbsa = browser.find_element(By.XPATH, "//th[button[starts-with(normalize-space(), 'MM/GBSA')]]")
+    mmgbsa.find_element(By.TAG_NAME, "button").click()  # most negative first, compounds never simulated last
+    simulated = ranked.dropna(subset=["mmgbsa_kcal_mol"]).sort_values("mmgbsa_kcal_mol", kind="stable")
+    shown = _ids(browser)
+    assert shown[:len(simulated)] == list(simulated["compound_id"])
+    assert set(shown[len(simulated):]) == set(ranked["compound_id"]) - set(simulated["compound_id"])
+
+    Select(browser.find_element(By.ID, "filter-decision")).select_by_visible_text("advance")
+    advance = set(ranked.loc[ranked["decision"] == "advance", "compound_id"])
+    assert set(_ids(browser)) == advance and browser.find_element(By.ID, "table-count").text == str(len(advance))
+    box = browser.find_element(By.ID, "filter-text")
+    target = sorted(advance)[0]
+    box.send_keys(target)
+    assert _ids(browser) == [target] and browser.find_element(By.ID, "table-count").text == "1"
+    _save_screenshot(browser, html, "report-table-filtered.png")
+    browser.find_element(By.CSS_SELECTOR, "#table-filters button[type=reset]").click()
+    time.sleep(0.2)
+    assert len(_ids(browser)) == len(ranked)
+    browser.find_element(By.ID, "filter-pclear").send_keys("0.9")
+    assert set(_ids(browser)) == set(ranked.loc[ranked["p_clear_gates"] >= 0.9, "compound_id"])
+
+    sar = browser.find_elements(By.CSS_SELECTOR, "#sar-table tr.sar-row")
+    browser.execute_script("document.getElementById('sar').scrollIntoView()")
+    drawings = browser.find_elements(By.CSS_SELECTOR, "#sar-table td.rg svg")
+    assert sar and drawings and all(_drawn_pixels(d) > 30 for d in drawings[:5])  # <use> of a shared symbol draws
+    browser.save_screenshot(str(html.with_name("report-sar.png")))
+    if os.environ.get("MOLTWIN_SCREENSHOT_DIR"):
+        shutil.copy(html.with_name("report-sar.png"), os.environ["MOLTWIN_SCREENSHOT_DIR"])

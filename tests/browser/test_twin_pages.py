@@ -193,3 +193,31 @@ def test_sar_runs_and_the_served_report(browser, twin_served):
     browser.find_element(By.CSS_SELECTOR, "a.report-link").click()
     assert "Ranked candidates of tyk2" in _wait_for(browser, "#report-title").text
     assert browser.current_url.endswith("/runs/screen-1/report")
+
+
+def test_compound_pose_viewer_toggles_start_and_end_of_the_run(browser, twin_served, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from _ranking_poses import store_simulation
+
+    url, store, tokens, info, app = twin_served
+    store_simulation(store, "tyk2", "ejm_31", tmp_path / "md")
+    _sign_in(browser, url, "vera", tokens["vera"])
+    browser.get(url + "/projects/tyk2/compounds/ejm_31")
+    card = _wait_for(browser, ".pose3d[data-pose-end]")
+    deadline = time.time() + 30
+    while card.get_attribute("data-status") not in ("ready", "fallback"):
+        assert time.time() < deadline, "the 3D viewer never started"
+        time.sleep(0.1)
+    assert card.get_attribute("data-status") == "ready", card.get_attribute("data-error")  # software WebGL
+    assert card.get_attribute("data-showing") == "start"
+    canvas = card.find_element(By.CSS_SELECTOR, ".viewer canvas")
+    before = canvas.screenshot_as_png
+    card.find_element(By.CSS_SELECTOR, 'button[data-frame="end"]').click()
+    assert card.get_attribute("data-showing") == "end"
+    assert card.find_element(By.CSS_SELECTOR, 'button[data-frame="end"]').get_attribute("aria-pressed") == "true"
+    assert canvas.screenshot_as_png != before  # the ligand moved (orange, shifted 1.6 Å)
+    browser.execute_script("arguments[0].scrollIntoView()", card)
+    _shot(browser, "compound-pose")
+    card.find_element(By.CSS_SELECTOR, 'button[data-frame="start"]').click()
+    assert card.get_attribute("data-showing") == "start"

@@ -74,3 +74,40 @@ def add_poses(simulations: pd.DataFrame, root: Path, with_files: int = 3) -> pd.
             write_run_dir(root / relative.parent, ligands[compound_id], seed=i)
         out.at[idx, "frames_parquet"] = str(relative)
     return out
+
+
+def write_end_checkpoint(run_dir: Path, ligand_shift_A: tuple[float, float, float] = (1.5, 0.0, 0.0),
+                         step: int = 1250, timestep_fs: float = 4.0) -> np.ndarray:
+    """A stand-in for the run's last checkpoint: the starting model with the ligand moved.
+
+    ``checkpoint.npz`` holds positions in nm in the order of ``complex_start.pdb`` (as
+    ``simulation.md`` writes them); returns the ligand's end coordinates in Å.
+    """
+    lines = [line for line in (run_dir / "complex_start.pdb").read_text().splitlines()
+             if line.startswith(("ATOM", "HETATM"))]
+    xyz = np.array([[float(line[30:38]), float(line[38:46]), float(line[46:54])] for line in lines])
+    is_ligand = np.array([line[17:20].strip() == "LIG" for line in lines])
+    xyz[is_ligand] += np.asarray(ligand_shift_A)
+    np.savez(run_dir / "checkpoint.npz", positions=xyz / 10.0, velocities=np.zeros_like(xyz),
+             box=np.eye(3) * 10.0, parameter_names=np.array([], dtype=str), parameter_values=np.array([]))
+    (run_dir / "checkpoint.json").write_text(f'{{"step": {step}, "timestep_fs": {timestep_fs}}}')
+    return xyz[is_ligand]
+
+
+def store_simulation(store, project: str, compound_id: str, root: Path, *, with_end: bool = True) -> Path:
+    """A finished simulation of ``compound_id`` in the twin store, its folder (from the real Tyk2
+    pocket and ligand) under ``root``; with a last checkpoint (end pose) unless ``with_end`` is False."""
+    import json
+    from datetime import datetime, timezone
+
+    frames = write_run_dir(root / f"md-{compound_id}", tyk2_ligands()[compound_id])
+    if with_end:
+        write_end_checkpoint(frames.parent)
+    record = {"compound_id": compound_id, "frames_parquet": str(frames), "rmsd_mean_A": 0.7, "rmsd_max_A": 0.9,
+              "pose_method": "reference"}
+    store.insert_rows("simulations", [{
+        "project": project, "compound_id": compound_id, "run_id": None, "input_hash": "0" * 64, "status": "ok",
+        "reason_code": "", "message": "", "platform": "CPU", "mmgbsa_kcal_mol": -41.2, "mmgbsa_sem_kcal_mol": 1.3,
+        "frac_frames_within_2a": 0.96, "ns_simulated": 0.005, "record_json": json.dumps(record),
+        "created_at": datetime(2026, 1, 5, tzinfo=timezone.utc)}])
+    return frames.parent

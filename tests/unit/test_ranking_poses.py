@@ -38,6 +38,13 @@ def test_ligand_residue_matches_the_simulation_stage():
     assert LIGAND_RESIDUE == SIMULATION_LIGAND
 
 
+def test_checkpoint_names_match_the_simulation_stage():
+    from ranking import poses
+    from simulation import md
+
+    assert (poses.CHECKPOINT_FILE, poses.CHECKPOINT_META) == (md.CHECKPOINT_FILE, md.CHECKPOINT_META)
+
+
 def test_pocket_keeps_heavy_protein_atoms_only(runs):
     root, _ = runs
     text = (root / "run0" / "complex_start.pdb").read_text()
@@ -104,3 +111,35 @@ def test_rmsd_traces(runs, tmp_path):
                                           *ranked["frames_parquet"][2:]])
     assert list(read_rmsd_traces(table, search_roots=[root])) == ["jmc_28"]
     assert os.path.exists(broken / "complex_start.pdb")
+
+
+def test_end_pose_is_the_starting_model_at_the_last_checkpoint(tmp_path):
+    from rdkit import Chem
+
+    from _ranking_poses import write_end_checkpoint
+    from ranking.poses import read_end_pose
+
+    ligand = tyk2_ligands()["ejm_46"]
+    run_dir = write_run_dir(tmp_path / "run", ligand).parent
+    assert read_end_pose(run_dir, "ejm_46") is None  # no checkpoint: no end pose
+    end_xyz = write_end_checkpoint(run_dir, (1.5, -0.5, 0.0), step=1250, timestep_fs=4.0)
+    start, end = read_pose(run_dir, "ejm_46", 1), read_end_pose(run_dir, "ejm_46", 1)
+    assert end is not None and end.time_ps == pytest.approx(5.0) and start.time_ps == 0.0
+    moved = Chem.MolFromMolBlock(end.ligand_molblock, removeHs=False)
+    assert moved.GetNumAtoms() == ligand.GetNumAtoms()
+    shift = moved.GetConformer().GetPositions() - ligand.GetConformer().GetPositions()
+    assert np.allclose(shift, [1.5, -0.5, 0.0], atol=2e-3)
+    assert np.allclose(moved.GetConformer().GetPositions(), end_xyz, atol=2e-3)
+    assert end.pocket_pdb.splitlines()[0][:54] == start.pocket_pdb.splitlines()[0][:54]  # the pocket stayed
+    assert json.loads(end.to_json())["sdf"] == end.ligand_molblock
+
+
+def test_end_pose_refuses_a_checkpoint_that_does_not_line_up(tmp_path):
+    from ranking.poses import read_end_pose
+
+    run_dir = write_run_dir(tmp_path / "run", tyk2_ligands()["ejm_46"]).parent
+    np.savez(run_dir / "checkpoint.npz", positions=np.zeros((5, 3)))  # fewer atoms than the model
+    (run_dir / "checkpoint.json").write_text('{"step": 10, "timestep_fs": 4.0}')
+    assert read_end_pose(run_dir, "ejm_46") is None
+    (run_dir / "checkpoint.npz").write_bytes(b"not a numpy file")
+    assert read_end_pose(run_dir, "ejm_46") is None

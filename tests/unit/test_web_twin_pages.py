@@ -357,7 +357,8 @@ def test_a_queued_simulation_runs_real_md_and_lands_on_the_compound_page(tmp_pat
         "platform": "CPU", "pocket_radius_angstrom": 6.0, "minimize_max_iterations": 20, "equilibration_steps": 10,
         "production_steps": 20, "report_interval_steps": 5})
     web.app.state.twin.extra["admet"] = False
-    smiles = "O=C(Nc1ccnc(NC(=O)C2CC2C)c1)c1c(Cl)cccc1Cl"
+    # open stereocentres are refused since #18, so the analog has none
+    smiles = "O=C(Nc1ccnc(NC(=O)C2CCC2)c1)c1c(Cl)cccc1F"  # not in the series, no stereocentre
     with web.client() as client:
         csrf = sign_in(client, web, "alice")
         queued = client.post("/projects/tyk2/whatif/simulate", data={"csrf_token": csrf, "smiles": smiles})
@@ -373,4 +374,5 @@ def test_a_queued_simulation_runs_real_md_and_lands_on_the_compound_page(tmp_pat
     table = re.search(r'id="simulations".*?</table>', page.text, re.S).group(0)
     assert f"{sims['mmgbsa_kcal_mol'].iloc[0]:.4g}" in table
     assert 'id="rmsd-' in page.text and 'data-pose="pose-' in page.text  # the trace and the 3D pose
+    assert 'data-pose-end="pose-end-' in page.text  # the real run's last checkpoint lines up with its start model
     assert "simulate" in text_of(runs.text) and "completed" in text_of(runs.text)

@@ -3,7 +3,8 @@
 Rows: every candidate kind trained alone; ``selected`` (the full training procedure,
 kind chosen by repeated CV, intervals calibrated by nested CV: what a user gets);
 and the ``nearest_neighbor`` (1-NN) and ``mean_baseline`` predictors, so a model
-that only echoes its nearest training value is visible.
+that only echoes its nearest training value is visible; with a known core, the
+``free_wilson`` baseline (ridge on R-group indicators, :mod:`chem.models.free_wilson`).
 
 Regression and coverage metrics use the exact (``=``/``~``) test measurements;
 censored test rows are counted but not scored, since they have no exact value.
@@ -88,7 +89,7 @@ def score_predictions(y: np.ndarray, predictions: pd.DataFrame, levels: list[flo
 def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSettings | None = None,
                     date_col: str | None = None, test_fraction: float = 0.2,
                     activity_threshold_p: float = 6.0, progress: Progress | None = None,
-                    include_selected: bool = True) -> pd.DataFrame:
+                    include_selected: bool = True, core_smiles: str | None = None) -> pd.DataFrame:
     """Train each candidate kind, the selected model and the baselines on a training split; score on the test split.
 
     Parameters
@@ -110,6 +111,8 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
         Called with a line of text as training proceeds (e.g. to print on stderr).
     include_selected
         Also train the full procedure (``selected`` row, kind chosen by CV).
+    core_smiles
+        The series core with numbered sites (``[*:1]`` ...): adds the ``free_wilson`` baseline row.
 
     Returns
     -------
@@ -157,4 +160,22 @@ def evaluate_models(data: pd.DataFrame, split: SplitKind, settings: ModelSetting
         records.append(row)
         if progress:
             progress(f"{kind}: RMSE {row.get('rmse', float('nan')):.2f} (train {train_seconds:.1f} s)")
+    if core_smiles:
+        records.append(_free_wilson_row(train, test, y_test, exact, core_smiles, split, settings,
+                                        activity_threshold_p))
     return pd.DataFrame.from_records(records)
+
+
+def _free_wilson_row(train: pd.DataFrame, test: pd.DataFrame, y_test: np.ndarray, exact: np.ndarray,
+                     core_smiles: str, split: str, settings: ModelSettings, activity_threshold_p: float) -> dict:
+    from chem.models.free_wilson import free_wilson_predictions
+
+    start = time.perf_counter()
+    predictions = free_wilson_predictions(train, test, core_smiles, settings)
+    seconds = time.perf_counter() - start
+    row = {"split": split, "model_kind": "free_wilson", "chosen_kind": "free_wilson", "n_train": int(len(train)),
+           "n_test": int(len(test)), "n_test_censored": int((~exact).sum())}
+    row.update(score_predictions(y_test, predictions, settings.interval_levels, activity_threshold_p))
+    row.update(fraction_core_matched=float(predictions["core_matched"].mean()),
+               train_seconds=round(seconds, 2), predict_seconds=0.0)
+    return row

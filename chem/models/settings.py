@@ -56,6 +56,12 @@ class ModelSettings(StrictModel):
         5, ge=2, le=50, description="Bootstrap members of the gradient-boosting ensemble (its spread).")
     knn_neighbors: int = Field(5, ge=1, le=50, description="Neighbours of the kNN model.")
     cv_folds: int = Field(5, ge=2, le=20, description="Folds for model choice and conformal calibration.")
+    cv_grouping: Literal["scaffold", "compound"] = Field(
+        "scaffold",
+        description="Cross-validation groups: 'scaffold' holds out whole Bemis-Murcko scaffolds (falls back "
+                    "to 'compound' when the series has too few scaffolds for balanced folds), so out-of-fold "
+                    "residuals, hence intervals, reflect scaffold-novel compounds; 'compound' holds out "
+                    "compounds at random (identical SMILES together).")
     censored_noise_p: float = Field(
         0.5, gt=0.0, le=3.0,
         description="Standard deviation (log units) of a censored compound's true activity around the "

@@ -163,7 +163,8 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     edges = domain_bin_edges(results[0].similarity[exact], len(set(np.asarray(table.smiles)[exact])),
                              settings.mondrian_min_bin)
     bins = domain_bins(similarities, edges)
-    conformal = NormalizedConformal(residuals, sigmas, bins)
+    baseline_residuals = np.concatenate([(table.y - r.plain["mean_baseline"][0])[exact] for r in results])
+    conformal = NormalizedConformal(residuals, sigmas, bins, baseline_residuals)
     ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(similarities, settings.ad_quantile)))
     out_of_fold = _out_of_fold_table(table, results[0], results[0].nested_spread + floor, conformal, edges, settings)
 
@@ -195,6 +196,8 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
         "sigma_floor": floor, "n_calibration": n_cal, "n_calibration_residuals": int(len(residuals)),
         "mondrian_bin_edges": edges, "mondrian": conformal.is_mondrian(),
         "conformal_multipliers": {level_tag(a): conformal.multipliers(a) for a in settings.interval_levels},
+        "interval_cap_half_width_p": {level_tag(a): conformal.cap_half_width(a)
+                                      for a in [ONE_SIGMA_LEVEL, *settings.interval_levels]},
         "calibration_rank_capped": any(np.ceil((len(residuals) / max(len(edges) + 1, 1) + 1) * a)
                                        > len(residuals) / max(len(edges) + 1, 1)
                                        for a in settings.interval_levels),
@@ -208,4 +211,5 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
                         train_bits_packed=pack_bits(table.bits), train_smiles=list(table.smiles),
                         calibration_residuals=residuals, calibration_sigmas=sigmas,
                         calibration_bins=bins, domain_bin_edges=edges, ad_similarity_cutoff=ad_cutoff,
-                        sigma_floor=floor, out_of_fold=out_of_fold, metadata=meta)
+                        sigma_floor=floor, out_of_fold=out_of_fold, metadata=meta,
+                        baseline_residuals=baseline_residuals)

@@ -20,7 +20,6 @@ different fold seeds; figures are means (and standard deviations) over repeats.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +30,7 @@ from chem.models.estimators import predict_with_spread
 from chem.models.features import tanimoto_matrix
 from chem.models.settings import BASELINE_KINDS, ModelSettings
 from chem.models.training_data import TrainingTable
-
-Progress = Callable[[str], None]
+from moltwin import progress
 
 
 def group_folds(groups: list[str] | np.ndarray, n_folds: int, seed: int) -> np.ndarray:
@@ -152,8 +150,12 @@ def choose_kind(kinds: list[str], table: TrainingTable, rows: np.ndarray, settin
 
 
 def run_repeat(kinds: list[str], table: TrainingTable, settings: ModelSettings, seed: int,
-               progress: Progress | None = None, cache: FitCache | None = None) -> RepeatResult:
-    """One repeat of the outer CV: plain predictions of every reported kind and the nested choice."""
+               cache: FitCache | None = None, report_folds: bool = False) -> RepeatResult:
+    """One repeat of the outer CV: plain predictions of every reported kind and the nested choice.
+
+    ``report_folds``: report each finished outer fold as a ``cross-validation`` item
+    (:mod:`moltwin.progress`).
+    """
     import time
 
     n = len(table.y)
@@ -172,9 +174,8 @@ def run_repeat(kinds: list[str], table: TrainingTable, settings: ModelSettings, 
             seconds[kind] += time.perf_counter() - start
         nested_kind[test] = choose_kind(kinds, table, train, settings, seed, cache)
         similarity[test] = tanimoto_matrix(table.bits[test], table.bits[train]).max(axis=1)
-        if progress:
-            progress(f"  seed {seed}: outer fold {i + 1}/{len(np.unique(folds))} done "
-                     f"(chosen: {nested_kind[test][0]})")
+        if report_folds:
+            progress.item_done("cross-validation", f"outer fold (chosen: {nested_kind[test][0]})")
     nested_prediction = np.array([plain[k][0][r] for r, k in enumerate(nested_kind)])
     nested_spread = np.array([plain[k][1][r] for r, k in enumerate(nested_kind)])
     return RepeatResult(plain, nested_prediction, nested_spread, nested_kind, similarity, folds,

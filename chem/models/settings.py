@@ -75,11 +75,11 @@ class ModelSettings(StrictModel):
         0.35, ge=0.0, le=1.0,
         description="Floor of the in-domain cut: a query is in domain when its max Tanimoto similarity "
                     "(Morgan bits) to the training set is at least max(this, the ad_quantile quantile of "
-                    "the training compounds' out-of-fold max similarity).")
+                    "the training compounds' similarity to their nearest other training compound).")
     ad_quantile: float = Field(
         0.1, ge=0.0, lt=1.0,
-        description="Queries less similar to the training set than this share of the cross-validated "
-                    "compounds were to theirs are out of domain.")
+        description="Queries less similar to the training set than this share of the training compounds "
+                    "are to their nearest other training compound are out of domain.")
     ad_k_neighbors: int = Field(5, ge=1, le=50, description="k for the mean k-NN Tanimoto distance.")
     min_training_compounds: int = Field(
         8, ge=3, description="Fewest usable measurements a model is trained on.")

@@ -168,14 +168,18 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     bins = domain_bins(similarities, edges)
     baseline_residuals = np.concatenate([(table.y - r.plain["mean_baseline"][0])[exact] for r in results])
     conformal = NormalizedConformal(residuals, sigmas, bins, baseline_residuals)
-    ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(similarities, settings.ad_quantile)))
+    # The domain cut-off comes from each training compound's similarity to its nearest *other*
+    # training compound (leave-one-out), not from the CV folds: scaffold-grouped folds make every
+    # out-of-fold compound scaffold-novel, and a cut-off at their 10 % quantile would call almost
+    # any query that resembles the series "in domain".
+    nn_similarity, _ = domain_scores(table.bits, table.bits, settings.ad_k_neighbors, exclude_self=True)
+    ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(nn_similarity, settings.ad_quantile)))
     out_of_fold = _out_of_fold_table(table, results[0], results[0].nested_spread + floor, conformal, edges, settings)
 
     start = time.perf_counter()
     estimator = fit_with_censoring(best, table.X, table.y, table.direction, settings, settings.seed)
     fit_seconds = time.perf_counter() - start
 
-    nn_similarity, _ = domain_scores(table.bits, table.bits, settings.ad_k_neighbors, exclude_self=True)
     data_sha, settings_sha = training_data_hash(table), settings_hash(settings)
     y_exact = table.y[exact]
     n_cal = int(exact.sum())

@@ -24,7 +24,7 @@ HEADER = "compound_id,smiles,assay_id,endpoint,qualifier,value,units,replicate,t
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MOLTWIN_HOME": str(tmp_path / "home"), "MOLTWIN_DB": str(tmp_path / "twin.db")}
     return subprocess.run([sys.executable, "-m", "interfaces.cli", *args], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=300)
+                          cwd=tmp_path, env=env, timeout=900)  # 6 min at load 40 on 2 shared cores
 
 
 def test_train_on_three_measurements_exits_2_and_registers_nothing(tmp_path):

@@ -20,7 +20,6 @@ different fold seeds; figures are means (and standard deviations) over repeats.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,18 +30,50 @@ from chem.models.estimators import predict_with_spread
 from chem.models.features import tanimoto_matrix
 from chem.models.settings import BASELINE_KINDS, ModelSettings
 from chem.models.training_data import TrainingTable
+from moltwin import progress
 
-Progress = Callable[[str], None]
 
+def group_folds(groups: list[str] | np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold number per row; rows with the same group label share a fold.
 
-def group_folds(smiles: list[str], n_folds: int, seed: int) -> np.ndarray:
-    """Fold number per row; rows with the same canonical SMILES share a fold."""
-    groups, inverse = np.unique(np.asarray(smiles, dtype=object), return_inverse=True)
-    n_folds = max(2, min(n_folds, len(groups)))
-    order = np.random.default_rng(seed).permutation(len(groups))
-    fold_of_group = np.empty(len(groups), dtype=int)
-    fold_of_group[order] = np.arange(len(groups)) % n_folds
+    Groups are shuffled with ``seed``, then placed largest first, each into the
+    fold holding the fewest rows so far (balanced group k-fold). With labels that
+    are all distinct this is a plain shuffled k-fold.
+    """
+    labels, inverse, sizes = np.unique(np.asarray(groups, dtype=object), return_inverse=True,
+                                       return_counts=True)
+    n_folds = max(2, min(n_folds, len(labels)))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    order = order[np.argsort(-sizes[order], kind="stable")]
+    fold_of_group = np.empty(len(labels), dtype=int)
+    rows_in_fold = np.zeros(n_folds, dtype=int)
+    for g in order:
+        fold = int(np.argmin(rows_in_fold))
+        fold_of_group[g] = fold
+        rows_in_fold[fold] += sizes[g]
     return fold_of_group[inverse]
+
+
+def cv_groups(smiles: list[str], n_folds: int, grouping: str) -> np.ndarray:
+    """CV group label per row: Bemis-Murcko scaffold (``grouping="scaffold"``) or canonical SMILES.
+
+    Scaffold groups make every held-out compound scaffold-novel to its training
+    fold, as compounds proposed later usually are; random folds keep close
+    analogues on both sides and give residuals (hence intervals) that are too
+    optimistic for new scaffolds. A series with fewer than ``2 * n_folds``
+    scaffolds (or whose largest scaffold holds more than half the rows) cannot be
+    split that way into balanced folds, and falls back to one group per compound.
+    """
+    smiles = np.asarray(smiles, dtype=object)
+    if grouping != "scaffold":
+        return smiles
+    from chem.models.splits import murcko_scaffold
+
+    scaffolds = np.array([murcko_scaffold(s) or s for s in smiles], dtype=object)
+    _, sizes = np.unique(scaffolds, return_counts=True)
+    if len(sizes) < 2 * n_folds or sizes.max() > len(smiles) / 2:
+        return smiles
+    return scaffolds
 
 
 def regression_metrics(y: np.ndarray, direction: np.ndarray, prediction: np.ndarray) -> dict:
@@ -103,7 +134,8 @@ def choose_kind(kinds: list[str], table: TrainingTable, rows: np.ndarray, settin
     """
     if len(kinds) == 1:
         return kinds[0]
-    folds = group_folds([table.smiles[i] for i in rows], settings.inner_cv_folds, seed)
+    folds = group_folds(cv_groups([table.smiles[i] for i in rows], settings.inner_cv_folds,
+                                  settings.cv_grouping), settings.inner_cv_folds, seed)
     inner = np.unique(folds)[:1] if len(rows) >= settings.repeat_below_compounds else np.unique(folds)
     scored = np.isin(folds, inner)
     y, direction = table.y[rows][scored], table.direction[rows][scored]
@@ -118,13 +150,17 @@ def choose_kind(kinds: list[str], table: TrainingTable, rows: np.ndarray, settin
 
 
 def run_repeat(kinds: list[str], table: TrainingTable, settings: ModelSettings, seed: int,
-               progress: Progress | None = None, cache: FitCache | None = None) -> RepeatResult:
-    """One repeat of the outer CV: plain predictions of every reported kind and the nested choice."""
+               cache: FitCache | None = None, report_folds: bool = False) -> RepeatResult:
+    """One repeat of the outer CV: plain predictions of every reported kind and the nested choice.
+
+    ``report_folds``: report each finished outer fold as a ``cross-validation`` item
+    (:mod:`moltwin.progress`).
+    """
     import time
 
     n = len(table.y)
     reported = list(dict.fromkeys([*kinds, *BASELINE_KINDS]))
-    folds = group_folds(table.smiles, settings.cv_folds, seed)
+    folds = group_folds(cv_groups(table.smiles, settings.cv_folds, settings.cv_grouping), settings.cv_folds, seed)
     plain = {k: (np.zeros(n), np.zeros(n)) for k in reported}
     seconds = dict.fromkeys(reported, 0.0)
     nested_kind = np.empty(n, dtype=object)
@@ -138,9 +174,8 @@ def run_repeat(kinds: list[str], table: TrainingTable, settings: ModelSettings, 
             seconds[kind] += time.perf_counter() - start
         nested_kind[test] = choose_kind(kinds, table, train, settings, seed, cache)
         similarity[test] = tanimoto_matrix(table.bits[test], table.bits[train]).max(axis=1)
-        if progress:
-            progress(f"  seed {seed}: outer fold {i + 1}/{len(np.unique(folds))} done "
-                     f"(chosen: {nested_kind[test][0]})")
+        if report_folds:
+            progress.item_done("cross-validation", f"outer fold (chosen: {nested_kind[test][0]})")
     nested_prediction = np.array([plain[k][0][r] for r, k in enumerate(nested_kind)])
     nested_spread = np.array([plain[k][1][r] for r, k in enumerate(nested_kind)])
     return RepeatResult(plain, nested_prediction, nested_spread, nested_kind, similarity, folds,

@@ -95,11 +95,9 @@ def _predict_frame(model: TrainedModel, frame: pd.DataFrame, conformal: Normaliz
     if batch.ok.any():
         ok = batch.ok
         mean, spread = predict_with_spread(model.estimator, batch.X)
-        # The conformal calibration only saw spreads up to the largest calibration sigma;
-        # scaling intervals beyond it would be extrapolation without evidence (a GP's spread
-        # far from the data tends to the prior SD), so it is capped there. Such molecules
-        # are flagged by in_domain instead.
-        sigma = np.minimum(spread + model.sigma_floor, float(np.max(model.calibration_sigmas)))
+        # Beyond the largest calibration sigma the interval keeps widening with the model's own
+        # spread, up to the mean baseline's interval (NormalizedConformal.bounds caps it there).
+        sigma = spread + model.sigma_floor
         max_sim, knn_dist = domain_scores(batch.bits, model.train_bits, model.settings.ad_k_neighbors)
         bins = domain_bins(max_sim, model.domain_bin_edges)
         columns["pred_p_activity"][ok] = mean

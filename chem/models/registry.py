@@ -51,7 +51,7 @@ def save_model(model: TrainedModel, registry_dir: str | Path) -> Path:
                "calibration_sigmas": model.calibration_sigmas, "calibration_bins": model.calibration_bins,
                "domain_bin_edges": list(model.domain_bin_edges),
                "ad_similarity_cutoff": model.ad_similarity_cutoff, "sigma_floor": model.sigma_floor,
-               "out_of_fold": model.out_of_fold}
+               "out_of_fold": model.out_of_fold, "baseline_residuals": model.baseline_residuals}
     # Write into a sibling temp folder and swap it in, so a crash never leaves half a model.
     staging = Path(tempfile.mkdtemp(prefix=f".{model.model_id}-", dir=root))
     try:
@@ -92,7 +92,8 @@ def load_model(registry_dir: str | Path, model_id: str) -> TrainedModel:
                         domain_bin_edges=payload["domain_bin_edges"],
                         ad_similarity_cutoff=payload["ad_similarity_cutoff"], sigma_floor=payload["sigma_floor"],
                         out_of_fold=payload["out_of_fold"],
-                        metadata=json.loads(metadata_file.read_text()))
+                        metadata=json.loads(metadata_file.read_text()),
+                        baseline_residuals=payload["baseline_residuals"])
 
 
 def list_models(registry_dir: str | Path) -> pd.DataFrame:

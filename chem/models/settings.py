@@ -56,6 +56,12 @@ class ModelSettings(StrictModel):
         5, ge=2, le=50, description="Bootstrap members of the gradient-boosting ensemble (its spread).")
     knn_neighbors: int = Field(5, ge=1, le=50, description="Neighbours of the kNN model.")
     cv_folds: int = Field(5, ge=2, le=20, description="Folds for model choice and conformal calibration.")
+    cv_grouping: Literal["scaffold", "compound"] = Field(
+        "scaffold",
+        description="Cross-validation groups: 'scaffold' holds out whole Bemis-Murcko scaffolds (falls back "
+                    "to 'compound' when the series has too few scaffolds for balanced folds), so out-of-fold "
+                    "residuals, hence intervals, reflect scaffold-novel compounds; 'compound' holds out "
+                    "compounds at random (identical SMILES together).")
     censored_noise_p: float = Field(
         0.5, gt=0.0, le=3.0,
         description="Standard deviation (log units) of a censored compound's true activity around the "
@@ -69,11 +75,11 @@ class ModelSettings(StrictModel):
         0.35, ge=0.0, le=1.0,
         description="Floor of the in-domain cut: a query is in domain when its max Tanimoto similarity "
                     "(Morgan bits) to the training set is at least max(this, the ad_quantile quantile of "
-                    "the training compounds' out-of-fold max similarity).")
+                    "the training compounds' similarity to their nearest other training compound).")
     ad_quantile: float = Field(
         0.1, ge=0.0, lt=1.0,
-        description="Queries less similar to the training set than this share of the cross-validated "
-                    "compounds were to theirs are out of domain.")
+        description="Queries less similar to the training set than this share of the training compounds "
+                    "are to their nearest other training compound are out of domain.")
     ad_k_neighbors: int = Field(5, ge=1, le=50, description="k for the mean k-NN Tanimoto distance.")
     min_training_compounds: int = Field(
         8, ge=3, description="Fewest usable measurements a model is trained on.")

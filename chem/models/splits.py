@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -22,6 +23,7 @@ def random_split(n_rows: int, test_fraction: float, seed: int) -> tuple[np.ndarr
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+@lru_cache(maxsize=200_000)  # cross-validation asks again for the same rows in every fold
 def murcko_scaffold(smiles: str) -> str:
     """Bemis-Murcko scaffold SMILES ("" for acyclic or unparsable molecules)."""
     mol, _ = parse_smiles(smiles)

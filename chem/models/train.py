@@ -29,10 +29,11 @@ from chem.models.conformal import (ONE_SIGMA_LEVEL, NormalizedConformal, domain_
                                    spread_floor)
 from chem.models.domain import domain_scores
 from chem.models.features import pack_bits
-from chem.models.nested_cv import Progress, group_folds, n_repeats, run_repeat, summarize  # noqa: F401
+from chem.models.nested_cv import group_folds, n_repeats, run_repeat, summarize  # noqa: F401
 from chem.models.settings import ModelSettings, level_tag
 from chem.models.trained_model import MODEL_FORMAT_VERSION, TrainedModel
 from chem.models.training_data import TrainingTable, prepare_training_table, settings_hash, training_data_hash
+from moltwin import progress
 
 
 def _json_safe(value: object) -> object:
@@ -113,7 +114,7 @@ def out_of_fold_summary(meta: dict) -> dict:
 
 
 def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = None,
-                         progress: Progress | None = None, fit_cache: dict | None = None) -> TrainedModel:
+                         fit_cache: dict | None = None) -> TrainedModel:
     """Train an activity model with calibrated intervals and an applicability domain.
 
     Parameters
@@ -124,8 +125,6 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
         ``<=``, ``>``, ``>=``). Censored rows are used, never dropped.
     settings
         Model settings; defaults to :class:`ModelSettings()`.
-    progress
-        Called with a line of text after each outer fold (e.g. to print on stderr).
     fit_cache
         Optional dict reused across calls on the *same data and settings other than
         ``model_kinds``*: identical fold fits are then computed once.
@@ -147,10 +146,14 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     repeats = n_repeats(len(table.y), settings)
     start = time.perf_counter()
     results = []
+    # Progress (moltwin.progress, silent unless a command turned it on): one item per repeat, or per
+    # outer fold when there is a single (long) repeat.
+    progress.begin_items("cross-validation", repeats if repeats > 1 else settings.cv_folds)
     for r in range(repeats):
-        if progress:
-            progress(f"cross-validation repeat {r + 1}/{repeats} ({len(table.y)} rows, kinds {', '.join(kinds)})")
-        results.append(run_repeat(kinds, table, settings, settings.seed + r, progress, fit_cache))
+        results.append(run_repeat(kinds, table, settings, settings.seed + r, fit_cache,
+                                  report_folds=repeats == 1))
+        if repeats > 1:
+            progress.item_done("cross-validation", f"repeat ({len(table.y)} rows, kinds {', '.join(kinds)})")
     cv_seconds = time.perf_counter() - start
     per_kind, nested = summarize(results, table)
     best = min(kinds, key=lambda k: (per_kind[k]["rmse"], kinds.index(k)))
@@ -163,17 +166,20 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
     edges = domain_bin_edges(results[0].similarity[exact], len(set(np.asarray(table.smiles)[exact])),
                              settings.mondrian_min_bin)
     bins = domain_bins(similarities, edges)
-    conformal = NormalizedConformal(residuals, sigmas, bins)
-    ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(similarities, settings.ad_quantile)))
+    baseline_residuals = np.concatenate([(table.y - r.plain["mean_baseline"][0])[exact] for r in results])
+    conformal = NormalizedConformal(residuals, sigmas, bins, baseline_residuals)
+    # The domain cut-off comes from each training compound's similarity to its nearest *other*
+    # training compound (leave-one-out), not from the CV folds: scaffold-grouped folds make every
+    # out-of-fold compound scaffold-novel, and a cut-off at their 10 % quantile would call almost
+    # any query that resembles the series "in domain".
+    nn_similarity, _ = domain_scores(table.bits, table.bits, settings.ad_k_neighbors, exclude_self=True)
+    ad_cutoff = max(settings.ad_min_similarity, float(np.quantile(nn_similarity, settings.ad_quantile)))
     out_of_fold = _out_of_fold_table(table, results[0], results[0].nested_spread + floor, conformal, edges, settings)
 
-    if progress:
-        progress(f"fitting {best} on all {len(table.y)} rows")
     start = time.perf_counter()
     estimator = fit_with_censoring(best, table.X, table.y, table.direction, settings, settings.seed)
     fit_seconds = time.perf_counter() - start
 
-    nn_similarity, _ = domain_scores(table.bits, table.bits, settings.ad_k_neighbors, exclude_self=True)
     data_sha, settings_sha = training_data_hash(table), settings_hash(settings)
     y_exact = table.y[exact]
     n_cal = int(exact.sum())
@@ -195,6 +201,8 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
         "sigma_floor": floor, "n_calibration": n_cal, "n_calibration_residuals": int(len(residuals)),
         "mondrian_bin_edges": edges, "mondrian": conformal.is_mondrian(),
         "conformal_multipliers": {level_tag(a): conformal.multipliers(a) for a in settings.interval_levels},
+        "interval_cap_half_width_p": {level_tag(a): conformal.cap_half_width(a)
+                                      for a in [ONE_SIGMA_LEVEL, *settings.interval_levels]},
         "calibration_rank_capped": any(np.ceil((len(residuals) / max(len(edges) + 1, 1) + 1) * a)
                                        > len(residuals) / max(len(edges) + 1, 1)
                                        for a in settings.interval_levels),
@@ -208,4 +216,5 @@ def train_activity_model(data: pd.DataFrame, settings: ModelSettings | None = No
                         train_bits_packed=pack_bits(table.bits), train_smiles=list(table.smiles),
                         calibration_residuals=residuals, calibration_sigmas=sigmas,
                         calibration_bins=bins, domain_bin_edges=edges, ad_similarity_cutoff=ad_cutoff,
-                        sigma_floor=floor, out_of_fold=out_of_fold, metadata=meta)
+                        sigma_floor=floor, out_of_fold=out_of_fold, metadata=meta,
+                        baseline_residuals=baseline_residuals)

@@ -13,7 +13,7 @@ from chem.models.features import unpack_bits
 from chem.models.settings import ModelSettings
 
 # Bumped when the stored layout of TrainedModel changes (registry refuses other versions).
-MODEL_FORMAT_VERSION = 2
+MODEL_FORMAT_VERSION = 3
 
 
 @dataclass(slots=True)
@@ -49,6 +49,9 @@ class TrainedModel:
         (nested CV, first repeat).
     metadata
         JSON-safe provenance: ids, hashes, timestamps, counts, CV metrics per kind, hyper-parameters.
+    baseline_residuals
+        Out-of-fold residuals of the mean baseline (exact measurements, all repeats): no interval
+        is wider than the mean baseline's at the same level (:mod:`chem.models.conformal`).
     """
 
     model_id: str
@@ -66,6 +69,7 @@ class TrainedModel:
     out_of_fold: pd.DataFrame
     metadata: dict = field(default_factory=dict)
     format_version: int = MODEL_FORMAT_VERSION
+    baseline_residuals: np.ndarray | None = None
 
     @property
     def train_bits(self) -> np.ndarray:
@@ -74,4 +78,5 @@ class TrainedModel:
 
     def conformal(self) -> NormalizedConformal:
         """The conformal calibration rebuilt from the stored residuals (cheap: a sort per bin)."""
-        return NormalizedConformal(self.calibration_residuals, self.calibration_sigmas, self.calibration_bins)
+        return NormalizedConformal(self.calibration_residuals, self.calibration_sigmas, self.calibration_bins,
+                                   self.baseline_residuals)

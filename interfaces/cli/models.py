@@ -22,8 +22,10 @@ def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with stru
                     date_col: Optional[str] = typer.Option(None, "--date-col", help="Date column for --split time."),
                     id_col: Optional[str] = typer.Option(None, "--id-col"),
                     qualifier_col: Optional[str] = typer.Option(None, "--qualifier-col", help="Column with = < > for censored values."),
+                    core: Optional[str] = typer.Option(None, "--core", help="Series core with numbered sites, e.g. 'c1cc([*:1])ccc1[*:2]': adds the Free-Wilson (ridge on R groups) baseline."),
+                    chemprop_epochs: int = typer.Option(0, "--chemprop-epochs", min=0, help="Also train Chemprop v2 for this many epochs (series of >= 1,000 compounds; reported separately, never chosen)."),
                     as_json: bool = JsonOpt) -> None:
-    """Train every model kind, the selected procedure and the 1-NN/mean baselines on a split of any CSV; score RMSE, MAE, R², Spearman, interval coverage (progress on stderr)."""
+    """Train every model kind, the selected procedure and the 1-NN/mean baselines (Free-Wilson with --core, Chemprop with --chemprop-epochs) on a split of any CSV; score RMSE, MAE, R², Spearman, interval coverage (progress on stderr)."""
     if split not in {"scaffold", "random", "time"}:
         typer.echo("moltwin: error: --split must be scaffold, random or time", err=True)
         raise typer.Exit(2)
@@ -32,7 +34,8 @@ def models_evaluate(data: Path = typer.Option(..., "--data", help="CSV with stru
         from moltwin import progress
 
         with progress.to_stderr("moltwin models evaluate"):
-            rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col)
+            rows = evaluate(data, smiles_col, target_col, split, date_col, id_col, qualifier_col, core,
+                            chemprop_epochs)
     except Exception as exc:  # noqa: BLE001
         fail(exc)
         return

@@ -32,18 +32,21 @@ def read_activity_csv(path: Path, smiles_col: str, target_col: str, id_col: str 
 
 
 def evaluate(data: Path, smiles_col: str, target_col: str, split: str, date_col: str | None,
-             id_col: str | None, qualifier_col: str | None) -> list[dict]:
+             id_col: str | None, qualifier_col: str | None, core: str | None = None,
+             chemprop_epochs: int = 0) -> list[dict]:
     from chem.models.evaluate import evaluate_models
 
     table = read_activity_csv(data, smiles_col, target_col, id_col, qualifier_col, date_col)
     if split == "time" and not date_col:
         raise BadInputError("--split time needs --date-col", field="--date-col")
-    import sys
+    if chemprop_epochs:
+        from chem.models.chemprop_model import chemprop_available
 
-    def progress(line: str) -> None:
-        print(f"moltwin models evaluate: {line}", file=sys.stderr, flush=True)
-
-    result = evaluate_models(table, split, date_col=date_col, progress=progress)
+        if not chemprop_available():
+            raise BadInputError("--chemprop-epochs needs chemprop v2 (installed with admet-ai)",
+                                field="--chemprop-epochs")
+    # Progress lines come from moltwin.progress (the command turns reporting on).
+    result = evaluate_models(table, split, date_col=date_col, core_smiles=core, chemprop_epochs=chemprop_epochs)
     return result.to_dict("records")
 
 

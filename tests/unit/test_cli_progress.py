@@ -117,4 +117,7 @@ def test_screen_sync_and_evaluate_report_their_stages_on_stderr(tmp_path):
     ev = run(["models", "evaluate", "--data", str(csv), "--target-col", "pKi", "--id-col", "compound_id",
               "--split", "random"], tmp_path)
     assert ev.returncode == 0, ev.stderr[-3000:]
-    assert re.search(r"^moltwin models evaluate: \w+: RMSE \d\.\d\d \(train \d", ev.stderr, re.M), ev.stderr
+    assert re.search(r"^moltwin models evaluate \[\d+:\d\d\] evaluate \d/\d \w+: RMSE \d\.\d\d \(train \d",
+                     ev.stderr, re.M), ev.stderr
+    assert re.search(r"^moltwin models evaluate \[\d+:\d\d\] cross-validation \d+/\d+ ", ev.stderr, re.M), ev.stderr
+    assert not re.search(r"^moltwin models evaluate: ", ev.stderr, re.M)  # one progress mechanism only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ HEADER = "compound_id,smiles,assay_id,endpoint,qualifier,value,units,replicate,t
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MOLTWIN_HOME": str(tmp_path / "home"), "MOLTWIN_DB": str(tmp_path / "twin.db")}
     return subprocess.run([sys.executable, "-m", "interfaces.cli", *args], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=300)
+                          cwd=tmp_path, env=env, timeout=900)  # 6 min at load 40 on 2 shared cores
 
 
 def test_train_on_three_measurements_exits_2_and_registers_nothing(tmp_path):
@@ -56,12 +57,16 @@ def test_evaluate_smoke_on_a_small_csv(tmp_path):
     small.loc[small.index[1], "smiles"] = "C1CC(N"
     small[["compound_id", "smiles", "pIC50"]].to_csv(tmp_path / "small.csv", index=False)
     out = run(["models", "evaluate", "--data", str(tmp_path / "small.csv"), "--target-col", "pIC50",
-               "--id-col", "compound_id", "--split", "random", "--json"], tmp_path)
+               "--id-col", "compound_id", "--split", "random", "--core",
+               "O=S(=O)([*:1])c1cc([*:2])c(O[*:3])c([*:4])c1", "--json"], tmp_path)
     assert out.returncode == 0, out.stderr
     rows = pd.DataFrame(json.loads(out.stdout))
     assert set(rows["model_kind"]) == {"gaussian_process", "random_forest", "knn", "selected",
-                                       "nearest_neighbor", "mean_baseline"}
-    assert "moltwin models evaluate: evaluate selected" in out.stderr  # progress on stderr
+                                       "nearest_neighbor", "mean_baseline", "free_wilson"}
+    # Progress on stderr through moltwin.progress: one counted item per evaluated kind.
+    assert re.search(r"^moltwin models evaluate \[\d+:\d\d\] evaluate 4/7 selected: RMSE \d", out.stderr, re.M), \
+        out.stderr
+    assert rows.set_index("model_kind").loc["free_wilson", "fraction_core_matched"] > 0.9
     assert (rows["n_test"] == 8).all() and rows["rmse"].notna().all()
     missing = run(["models", "evaluate", "--data", str(tmp_path / "small.csv"), "--target-col", "pKi"],
                   tmp_path)

@@ -1,5 +1,7 @@
 """Splits and the model benchmark (random, scaffold, time) on the Free-Wilson series."""
 
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from chem.models import ModelSettings, evaluate_models, split_rows
 from chem.models.example_series import load_freewilson_series
 from chem.models.splits import murcko_scaffold
+from moltwin import progress
 from moltwin.errors import ModelError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -63,9 +66,11 @@ def test_evaluate_reports_metrics_against_baseline(series, split):
 
 
 def test_evaluate_reports_selected_procedure_and_baselines_with_progress(series):
-    lines: list[str] = []
+    stream = io.StringIO()
     settings = ModelSettings(model_kinds=["knn", "random_forest"], n_estimators=20, cv_folds=3, cv_repeats=1)
-    report = evaluate_models(series.sample(150, random_state=1), "scaffold", settings, progress=lines.append)
+    with progress.to_stderr("moltwin models evaluate", stream=stream):
+        report = evaluate_models(series.sample(150, random_state=1), "scaffold", settings)
+    lines = stream.getvalue().splitlines()
     assert report["model_kind"].tolist() == ["knn", "random_forest", "selected", "nearest_neighbor",
                                              "mean_baseline"]
     rows = report.set_index("model_kind")
@@ -73,4 +78,15 @@ def test_evaluate_reports_selected_procedure_and_baselines_with_progress(series)
     # The selected model is the chosen kind refitted: same point predictions, so the same RMSE.
     assert rows.loc["selected", "rmse"] == pytest.approx(rows.loc[rows.loc["selected", "chosen_kind"], "rmse"])
     assert {"coverage_80_sim_tercile_1", "coverage_80_sim_tercile_3", "rmse_sim_tercile_1"} <= set(report.columns)
-    assert any("evaluate selected" in line for line in lines) and any("outer fold" in line for line in lines)
+    assert any(re.search(r"\] evaluate 3/5 selected: RMSE \d", line) for line in lines), lines
+    assert any("cross-validation" in line and "outer fold" in line for line in lines), lines
+
+
+@pytest.mark.slow  # two Chemprop epochs on CPU
+def test_evaluate_adds_a_chemprop_row_outside_the_selection(series):
+    pytest.importorskip("chemprop")
+    report = evaluate_models(series.sample(150, random_state=2), "scaffold", CHEAP, chemprop_epochs=2)
+    rows = report.set_index("model_kind")
+    assert report["model_kind"].tolist()[-1] == "chemprop" and "selected" not in rows.index
+    assert rows.loc["chemprop", "epochs"] == 2 and rows.loc["chemprop", "seconds_per_epoch"] > 0
+    assert np.isfinite(rows.loc["chemprop", "rmse"]) and 0 <= rows.loc["chemprop", "coverage_90"] <= 1

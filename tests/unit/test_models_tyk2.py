@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from chem.models import ModelSettings, attach_out_of_fold, predict_activity, train_activity_model
-from chem.models.example_series import load_tyk2_ligands
+from chem.models.example_series import load_freewilson_series, load_tyk2_ligands
 from chem.models.gaussian_process import TanimotoGaussianProcess, tanimoto_kernel_matrix
 from chem.models.features import featurize_smiles
 from ranking.report_plots import plot_predicted_vs_measured
@@ -94,3 +94,23 @@ def test_enantiomers_get_different_fingerprints_and_the_gp_fits_by_marginal_like
         assert best > log_ml(fitted["amplitude"], fitted["noise"] * factor)
     mean, std = gp.predict_with_spread(X)
     assert (std >= np.sqrt(fitted["noise"]) - 1e-9).all()  # never collapses on training compounds
+
+
+def test_compounds_far_from_the_data_get_wide_intervals_capped_at_the_mean_baseline(ligands, model):
+    other_target = load_freewilson_series(DATA / "chembl_freewilson/CHEMBL2321810.smi",
+                                          DATA / "chembl_freewilson/CHEMBL2321810_act.csv").head(300)
+    far = predict_activity(model, other_target[["compound_id", "smiles"]])
+    own = predict_activity(model, ligands)
+    assert not far["in_domain"].any()
+    assert far["pred_std"].max() <= 1.5 * ligands["p_activity"].std(ddof=0)
+    cap = model.metadata["interval_cap_half_width_p"]  # the mean baseline's conformal half-widths
+    assert far["pred_std"].max() <= cap["68"] + 1e-9
+    assert ((far["upper_90"] - far["lower_90"]) / 2).max() <= cap["90"] + 1e-9
+    assert far["pred_std"].median() > own["pred_std"].median()  # widening away from the data
+
+
+def test_tiny_series_grow_fewer_trees():
+    from chem.models.estimators import forest_size
+
+    assert forest_size(100, 13) == 30 and forest_size(100, 40) == 80 and forest_size(100, 800) == 100
+    assert forest_size(20, 13) == 20  # never more than configured

@@ -17,7 +17,7 @@ Ways of posing, side by side:
 Target: ≥ 80 % of ligands within 2 Å. Writes ``bench/results/posing.csv`` and
 prints the table (saved as ``bench/results/posing.txt`` by the caller).
 
-    nice -n 10 .venv/bin/python bench/posing.py                 # tyk2, mcl1, ptp1b
+    nice -n 10 .venv/bin/python bench/posing.py                 # all 8 JACS targets
     nice -n 10 .venv/bin/python bench/posing.py --targets tyk2 --limit 8
 """
 
@@ -126,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="moltwin_posing_") as tmp:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        rows = [r for t in args.targets for r in pose_target(t, work, args.limit)]
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        tag = "" if args.targets == list(TARGETS) and not args.limit else "_" + "_".join(args.targets) + \
+            (f"_{args.limit}" if args.limit else "")
+        rows: list[dict] = []
+        for target in args.targets:  # the table is written after each target: a stopped run keeps them
+            rows.extend(pose_target(target, work, args.limit))
+            pd.DataFrame(rows).to_csv(RESULTS / f"posing{tag}.csv", index=False)
     table = pd.DataFrame(rows)
     summary = summarize(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    tag = "" if args.targets == list(TARGETS) and not args.limit else "_" + "_".join(args.targets) + \
-        (f"_{args.limit}" if args.limit else "")
-    table.to_csv(RESULTS / f"posing{tag}.csv", index=False)
     print(f"\nRe-posing from the series reference, heavy-atom RMSD to the published pose "
           f"({(time.perf_counter() - tic) / 60:.1f} min; target >= 80 % within 2 A):")
     print(summary.to_string(index=False, float_format=lambda x: f"{x:.2f}"))

@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        tag = "" if args.targets == list(TARGETS) and not args.limit else "_" + "_".join(args.targets) + \
-            (f"_{args.limit}" if args.limit else "")
+        tag = ("" if args.targets == list(TARGETS) else "_" + "_".join(args.targets)) + \
+            (f"_first{args.limit}" if args.limit else "")
         rows: list[dict] = []
         for target in args.targets:  # the table is written after each target: a stopped run keeps them
             rows.extend(pose_target(target, work, args.limit, args.compare))

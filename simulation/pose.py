@@ -174,7 +174,7 @@ def _cores(mol: Chem.Mol, pairs: list[tuple[int, int]]) -> list[list[tuple[int, 
     return [pairs, reduced] if chiral and len(reduced) >= 3 and len(reduced) < len(pairs) else [pairs]
 
 
-CORE_TETHER_ANGSTROM = 0.25  # how far a core atom may move in the final relaxation
+CORE_TETHER_ANGSTROM = 0.05  # how far a core atom moves freely in the final relaxation
 
 
 def _force_field(mol: Chem.Mol):

@@ -115,3 +115,17 @@ def test_references_first_then_candidates_with_their_isomers(tmp_path):
     none = _context(tmp_path / "b", ["screen.simulate_top_n=0", "screen.simulate_measured_n=4"])
     write_table(measured, none, "measured")
     assert select_for_simulation(none) == []  # no candidate simulated: no references either
+
+
+def test_twin_update_finds_the_isomer_runs_by_their_own_hashes(tmp_path):
+    from pipeline.simulation_choice import choose_simulations, expected_hashes
+
+    cfg = load_config(None, [f"results_dir={tmp_path}"])
+    compounds = pd.DataFrame({"compound_id": ["MT-A", "MT-C"], "canonical_smiles": [ONE_CENTRE, DEFINED]})
+    hashes = expected_hashes(cfg, compounds)
+    assert set(hashes) == {"MT-A~s1", "MT-A~s2", "MT-C"} and len(set(hashes.values())) == 3
+    sims = pd.DataFrame({"compound_id": ["MT-A~s1", "MT-A~s2"], "run_id": ["r1", "r1"], "status": ["ok", "ok"],
+                         "input_hash": [hashes["MT-A~s1"], hashes["MT-A~s2"]], "created_at": [1, 2],
+                         "id": [1, 2], "record_json": ['{"compound_id": "MT-A~s1"}', '{"compound_id": "MT-A~s2"}']})
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["completed"]})
+    assert [r["compound_id"] for r in choose_simulations(sims, runs, hashes)] == ["MT-A~s1", "MT-A~s2"]

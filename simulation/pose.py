@@ -347,6 +347,7 @@ def perceived_smiles(posed: Chem.Mol, isomeric: bool = True) -> str:
         if bond.GetBondType() == Chem.BondType.DOUBLE:
             bond.SetStereo(Chem.BondStereo.STEREONONE)
     Chem.AssignStereochemistryFrom3D(mol)
+    _assign_lone_pair_centres(mol)
     # An N-H nitrogen (protonated amine) inverts and exchanges its proton: not a stereocentre,
     # and without it a 1,4-ring relationship through it is no stereo element either.
     for atom in mol.GetAtoms():
@@ -355,6 +356,30 @@ def perceived_smiles(posed: Chem.Mol, isomeric: bool = True) -> str:
     heavy = Chem.RemoveHs(mol)
     Chem.AssignStereochemistry(heavy, cleanIt=True, force=True)
     return Chem.MolToSmiles(heavy, isomericSmiles=isomeric)
+
+
+def _assign_lone_pair_centres(mol: Chem.Mol) -> None:
+    """Chiral tags of three-coordinate S and P centres (sulfoxides, sulfinamides) from 3D.
+
+    RDKit's ``AssignStereochemistryFrom3D`` leaves them unassigned, so a sulfoxide read back
+    from its pose would look like open stereo. With the neighbours in bond order, a positive
+    signed volume (v1 · v2 × v3, vectors from the centre) is RDKit's CCW, a negative one CW.
+    """
+    conf = mol.GetConformer()
+    for info in Chem.FindPotentialStereo(mol):
+        if info.type != Chem.StereoType.Atom_Tetrahedral or \
+                info.specified != Chem.StereoSpecified.Unspecified:
+            continue
+        atom = mol.GetAtomWithIdx(info.centeredOn)
+        if atom.GetSymbol() not in ("S", "P") or atom.GetDegree() != 3:
+            continue
+        centre = np.array(conf.GetAtomPosition(atom.GetIdx()))
+        v = [np.array(conf.GetAtomPosition(b.GetOtherAtomIdx(atom.GetIdx()))) - centre
+             for b in atom.GetBonds()]
+        volume = float(np.dot(v[0], np.cross(v[1], v[2])))
+        if abs(volume) > 0.1:  # Å³; a flat centre has no handedness
+            atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CCW if volume > 0
+                              else Chem.ChiralType.CHI_TETRAHEDRAL_CW)
 
 
 def check_pose_identity(posed: Chem.Mol, smiles: str) -> None:

@@ -100,3 +100,13 @@ def test_placed_ligand_holds_the_intended_charged_state(tyk2_protein, smiles, in
     assert placed.smiles == _canon(intended)
     assert perceived_smiles(placed.mol) == _canon(intended)
     assert Chem.GetFormalCharge(placed.mol) == Chem.GetFormalCharge(Chem.MolFromSmiles(intended))
+
+
+@pytest.mark.parametrize("smiles", ["C[S@](=O)c1ccc(NC(=O)C2CC2)cc1", "C[S@@](=O)c1ccc(NC(=O)C2CC2)cc1"])
+def test_sulfoxide_stereo_reads_back_from_3d(smiles):
+    """A sulfoxide's configuration lives in its coordinates: perceived, not lost as open stereo."""
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    assert AllChem.EmbedMolecule(mol, randomSeed=7) == 0
+    assert perceived_smiles(mol) == _canon(smiles)

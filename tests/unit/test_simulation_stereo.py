@@ -10,7 +10,7 @@ from rdkit import Chem
 
 from pipeline.config import load_config
 from pipeline.run_context import RunContext, write_table
-from pipeline.stages import select_for_simulation, select_measured_references
+from pipeline.simulation_selection import select_for_simulation, select_measured_references
 from simulation.pose import perceived_smiles, pose_from_reference, read_reference_ligands, undefined_stereo
 from simulation.stereo import aggregate_stereoisomers, expand_stereoisomers, parent_of
 

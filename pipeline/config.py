@@ -44,6 +44,16 @@ class ScreenSettings(StrictModel):
     """How many candidates move through the expensive stages of a screen run."""
 
     simulate_top_n: int = Field(3, ge=0, le=10_000, description="Candidates sent to MD, by predicted activity.")
+    simulate_measured_n: int = Field(
+        6, ge=0, le=10_000,
+        description="Measured compounds simulated first (spread over the measured potency range), so "
+                    "that physics can be calibrated against the series (needs rank.calibration."
+                    "min_compounds of them). Only in runs that simulate candidates (simulate_top_n > 0); "
+                    "runs are cached by content hash, so a rerun reuses them.")
+    max_stereoisomers: int = Field(
+        4, ge=1, le=32,
+        description="A candidate with open stereocentres is simulated as each of its stereoisomers "
+                    "when it has at most this many; with more it is refused (undefined_stereo).")
     batch_size: int = Field(500, ge=1, description="Molecules per chemistry task.")
 
 

@@ -21,15 +21,22 @@ _STATUS_RANK = {"ok": 0}  # anything else (failed) ranks after
 
 
 def expected_hashes(config: RunConfig, compounds: pd.DataFrame) -> dict[str, str]:
-    """``{compound_id: input hash}`` that the configuration's protocol gives each compound."""
+    """``{compound_id: input hash}`` that the configuration's protocol gives each compound.
+
+    A compound with open stereocentres is simulated as its stereoisomers
+    (:func:`simulation.stereo.expand_stereoisomers`): their ids (``<id>~s1``, ...) get
+    their own hashes, so the isomers' stored runs are found too.
+    """
     from simulation.run import SimulationRequest, request_hash  # OpenMM: only when needed
+    from simulation.stereo import expand_stereoisomers
 
     out = {}
     for cid, smiles in zip(compounds["compound_id"], compounds["canonical_smiles"]):
-        request = SimulationRequest(compound_id=str(cid), smiles=str(smiles),
-                                    protein_pdb=config.target.protein_pdb,
-                                    reference_ligands_sdf=config.target.reference_ligands_sdf)
-        out[str(cid)] = request_hash(request, config.simulate)
+        for item in expand_stereoisomers(str(cid), str(smiles), config.screen.max_stereoisomers):
+            request = SimulationRequest(compound_id=item["compound_id"], smiles=item["smiles"],
+                                        protein_pdb=config.target.protein_pdb,
+                                        reference_ligands_sdf=config.target.reference_ligands_sdf)
+            out[item["compound_id"]] = request_hash(request, config.simulate)
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lab_sync.twin_records import as_float
 from pipeline.run_context import RunContext, previous_ranked_run, read_table, run_store, write_table
+from pipeline.simulation_selection import select_for_simulation, select_measured_references  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -129,27 +130,6 @@ def stage_train_predict(ctx: RunContext) -> dict:
             "n_predicted": int(len(preds))}
 
 
-def select_for_simulation(ctx: RunContext) -> list[dict]:
-    """The top-N kept candidates by predicted activity (in the model's domain first)."""
-    cfg = ctx.config
-    n = cfg.screen.simulate_top_n if cfg.target.protein_pdb else 0  # no protein, no MD
-    preds = read_table(ctx, "predictions")
-    kept = read_table(ctx, "filter_kept")
-    if n == 0 or preds.empty or kept.empty:
-        return []
-    from simulation.pose import undefined_stereo
-    from rdkit import Chem
-
-    pool = preds[preds["compound_id"].isin(kept["compound_id"])].dropna(subset=["pred_p_activity"])
-    # A SMILES with open stereocentres is not one compound: the simulation stage refuses it
-    # (undefined_stereo, isomers listed), so fully defined candidates take the MD slots first.
-    pool = pool.assign(stereo_defined=pool["smiles"].map(
-        lambda smi: (lambda m: m is not None and not undefined_stereo(m))(Chem.MolFromSmiles(smi))))
-    pool = pool.sort_values(["in_domain", "stereo_defined", "pred_p_activity", "compound_id"],
-                            ascending=[False, False, False, True])
-    return [{"compound_id": r.compound_id, "smiles": r.smiles} for r in pool.head(n).itertuples()]
-
-
 def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
     """Pose, parametrize and simulate one ligand; the record (ok or failed) goes into the store."""
     from lab_sync.store import utcnow
@@ -173,6 +153,11 @@ def stage_simulate_one(ctx: RunContext, item: dict) -> dict:
         record = simulate_ligand(request, cfg.simulate, cache_dir() / "md").to_dict()
     if is_transient_record(record):  # the machine failed, not the molecule: retry, don't record
         raise TransientError(f"simulation of {item['compound_id']}: {record['message']}")
+    if item.get("parent_compound_id"):  # one stereoisomer of a candidate (simulation.stereo)
+        record.update(parent_compound_id=item["parent_compound_id"], stereoisomer_smiles=item["smiles"],
+                      n_stereoisomers=item.get("n_stereoisomers"))
+    if item.get("role"):
+        record["simulation_role"] = item["role"]
     store = run_store(ctx)
     store.insert_rows("simulations", [{
         "project": cfg.project, "compound_id": record["compound_id"], "run_id": ctx.run_id,
@@ -258,6 +243,12 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     meas = meas[["compound_id", "measured_p_activity", "measured_sd", "measured_n", "measured_qualifier"]
                 + (["curve_classes"] if "curve_classes" in meas else [])]
     preds = read_table(ctx, "predictions").drop(columns=["smiles", "error"], errors="ignore")
+    from simulation.stereo import aggregate_stereoisomers
+
+    # Per-isomer records go to simulations.parquet and the failure list; each parent candidate
+    # is ranked on its best isomer (simulation.stereo), with every isomer's value in the notes.
+    isomer_records = sim_records
+    sim_records = aggregate_stereoisomers(sim_records)
     sims = pd.DataFrame(sim_records)
     if len(sims):
         sims = sims.rename(columns={"status": "sim_status"})
@@ -274,7 +265,7 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     admet_note = admet_note_file.read_text() if admet_note_file.exists() else "ADMET not predicted in this run"
     ranked = rank_candidates(merged, cfg.rank)
     next_batch = propose_next_batch(ranked, None, cfg.rank)
-    failures = _failures(ctx, sim_records)
+    failures = _failures(ctx, isomer_records)
     write_table(failures, ctx, "failures")
     write_table(next_batch, ctx, "next_batch")
     notes = [admet_note]
@@ -283,7 +274,13 @@ def stage_rank_and_report(ctx: RunContext, sim_records: list[dict], train_info: 
     elif sim_records and sim_records[0].get("platform") in {"CPU", "Reference"}:
         notes.append(f"MD ran on the {sim_records[0]['platform']} platform (no GPU): short pocket-only "
                      "runs; treat MM/GBSA and stability as coarse evidence.")
-    write_table(pd.DataFrame(sim_records), ctx, "simulations")
+    n_refs = sum(r.get("simulation_role") == "measured_reference" and r.get("status") == "ok"
+                 for r in isomer_records)
+    if n_refs:
+        notes.append(f"{n_refs} measured compound{'s' * (n_refs != 1)} simulated as calibration "
+                     "references (same protocol as the candidates; reused from the cache when unchanged).")
+    notes.extend(f"{r['compound_id']}: {r['stereo_note']}" for r in sim_records if r.get("stereo_note"))
+    write_table(pd.DataFrame(isomer_records), ctx, "simulations")
     previous_id = previous_ranked_run(store, cfg.project, exclude=ctx.run_id) or ""
     previous = store.read_table("rankings", run_id=previous_id) if previous_id else None
     (ctx.path / "report_context.json").write_text(json.dumps(

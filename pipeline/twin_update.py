@@ -211,7 +211,9 @@ def stored_simulations(ctx: RunContext) -> list[dict]:
     if sims.empty or not ctx.config.target.protein_pdb:
         return []
     compounds = store.read_table("compounds", project)
-    compounds = compounds[compounds["compound_id"].isin(set(sims["compound_id"]))]
+    from simulation.stereo import parent_of  # stereoisomer runs are stored under <id>~s<k>
+
+    compounds = compounds[compounds["compound_id"].isin({parent_of(c) for c in sims["compound_id"]})]
     return choose_simulations(sims, store.read_table("runs", project),
                               expected_hashes(ctx.config, compounds))
 

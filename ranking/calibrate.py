@@ -43,6 +43,9 @@ class PhysicsCalibration:
         Least-squares parameters and standard errors (NaN without a fit).
     r, r_p_value
         Pearson correlation between physics and pActivity and its two-sided p-value.
+    loo_r, loo_rmse
+        Leave-one-out Pearson R and RMSE (pActivity units) of the line's predictions of
+        the fitted compounds: the calibration's own cross-validated error.
     residual_sd
         Residual standard deviation of the fit, pActivity units.
     physics_mean, physics_sxx
@@ -67,6 +70,8 @@ class PhysicsCalibration:
     physics_sxx: float = math.nan
     physics_column: str = "mmgbsa_kcal_mol"
     compound_ids: tuple[str, ...] = ()
+    loo_r: float = math.nan
+    loo_rmse: float = math.nan
 
     def predict(self, physics: np.ndarray, physics_sem: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +114,21 @@ def _ols(x: np.ndarray, y: np.ndarray) -> dict:
             "slope_se": s / math.sqrt(sxx),
             "intercept_se": s * math.sqrt(1 / n + x_mean ** 2 / sxx),
             "physics_mean": float(x_mean), "physics_sxx": sxx}
+
+
+def _leave_one_out(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Pearson R and RMSE of each point predicted by the line fitted on the others."""
+    if len(x) < 4:
+        return math.nan, math.nan
+    pred = np.empty(len(x))
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        if np.ptp(x[keep]) == 0:
+            return math.nan, math.nan
+        fit = _ols(x[keep], y[keep])
+        pred[i] = fit["intercept"] + fit["slope"] * x[i]
+    r = float(np.corrcoef(pred, y)[0, 1]) if np.ptp(pred) > 0 else math.nan
+    return r, float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
 UNTRUSTED_POSES = {"failed", "unchecked"}  # simulation.plausibility verdicts that never count as passed
@@ -165,15 +185,21 @@ def fit_physics_calibration(table: pd.DataFrame,
                                          f"over the {n} compounds", **base)
     fit = _ols(xs, ys)
     r, p_value = pearsonr(xs, ys)
-    fit.update(r=float(r), r_p_value=float(p_value))
+    loo_r, loo_rmse = _leave_one_out(xs, ys)
+    fit.update(r=float(r), r_p_value=float(p_value), loo_r=loo_r, loo_rmse=loo_rmse)
     line = (f"pActivity = {fit['intercept']:.2f} ± {fit['intercept_se']:.2f} "
             f"{'+' if fit['slope'] >= 0 else '−'} {abs(fit['slope']):.3f} ± {fit['slope_se']:.3f} "
-            f"× {label}; R = {r:+.2f} (p = {p_value:.2g}), residual SD {fit['residual_sd']:.2f}, "
-            f"n = {n}")
+            f"× {label}; n = {n}, leave-one-out R = {loo_r:+.2f} (RMSE {loo_rmse:.2f}), "
+            f"fit R = {r:+.2f} (p = {p_value:.2g}), residual SD {fit['residual_sd']:.2f}")
     expected = settings.expected_slope_sign
     if expected and np.sign(fit["slope"]) != expected:
         return PhysicsCalibration(False, f"not calibrated: {label} does not track measured "
                                          f"activity in this series ({line})", **base, **fit)
+    # NaN (too few to cross-validate) is too weak as well, unless the check is off (-1).
+    if settings.min_loo_r > -1.0 and not loo_r >= settings.min_loo_r:
+        return PhysicsCalibration(False, f"not calibrated: too weak to use, leave-one-out R "
+                                         f"{loo_r:+.2f} < {settings.min_loo_r:.2f} ({line})",
+                                  **base, **fit)
     return PhysicsCalibration(True, f"calibrated: {line}", **base, **fit)
 
 
@@ -208,7 +234,7 @@ def apply_physics_calibration(table: pd.DataFrame, settings: CalibrationSettings
         for idx in out.index[fitted]:
             rest = out.drop(index=idx)
             loo = fit_physics_calibration(rest, settings.model_copy(
-                update={"min_compounds": 3, "expected_slope_sign": 0}))
+                update={"min_compounds": 3, "expected_slope_sign": 0, "min_loo_r": -1.0}))
             m, s = loo.predict(np.array([x[idx]]), np.array([sem[idx]]))
             out.loc[idx, [CALIBRATED, CALIBRATED_SD]] = [float(m[0]), float(s[0])]
     return out, calibration

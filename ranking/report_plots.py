@@ -263,7 +263,11 @@ def plot_physics_calibration(table: pd.DataFrame, calibration) -> str | None:
     y = _numeric(table, "measured_p_activity")[fitted]
     fig = new_figure(5.0, 4.2)
     ax = fig.add_subplot()
-    ax.scatter(x, y, s=30, color="#0969da", label="measured, simulated")
+    sem = _numeric(table, "mmgbsa_sem_kcal_mol")[fitted].fillna(0.0) \
+        if calibration.physics_column == "mmgbsa_kcal_mol" else None
+    measured_sd = _numeric(table, "measured_sd")[fitted].fillna(0.0)
+    ax.errorbar(x, y, xerr=sem, yerr=measured_sd, fmt="none", ecolor="0.6", elinewidth=0.8)
+    ax.scatter(x, y, s=30, color="#0969da", label="measured, simulated (± SE, ± SD)")
     grid = np.linspace(float(x.min()) - 2, float(x.max()) + 2, 50)
     mean, sd = calibration.predict(grid)
     style = {"color": "#1a7f37" if calibration.used else "#8c959f"}
@@ -273,6 +277,7 @@ def plot_physics_calibration(table: pd.DataFrame, calibration) -> str | None:
     ax.set_xlabel("MM/GBSA (kcal/mol)" if calibration.physics_column == "mmgbsa_kcal_mol"
                   else calibration.physics_column)
     ax.set_ylabel(f"measured pActivity ({P_UNIT})")
-    ax.set_title(f"R = {calibration.r:+.2f}, n = {calibration.n}", fontsize=9)
+    ax.set_title(f"R = {calibration.r:+.2f}, leave-one-out R = {calibration.loo_r:+.2f}, "
+                 f"n = {calibration.n}", fontsize=9)
     ax.legend(fontsize=8)
     return figure_to_svg(fig, "physics-calibration")

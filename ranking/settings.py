@@ -119,6 +119,11 @@ class CalibrationSettings(StrictModel):
     expected_slope_sign: Literal[-1, 1, 0] = Field(
         -1, description="Sign the slope must have to be used (-1: more negative physics score, "
                         "more potent; 0: any sign).")
+    min_loo_r: float = Field(
+        0.3, ge=-1.0, le=1.0,
+        description="Leave-one-out Pearson R the line must reach to be used; below it the report "
+                    "says the calibration is too weak to use (with n = 5-8 compounds an R under "
+                    "about 0.3 is indistinguishable from no signal).")
 
 
 class PotencySettings(StrictModel):

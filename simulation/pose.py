@@ -14,6 +14,8 @@ provided pose (SDF) can be used instead.
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ from rdkit.Chem import rdFingerprintGenerator
 from scipy.spatial import cKDTree
 
 from moltwin.errors import SimulationError
+
+log = logging.getLogger(__name__)
 
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
@@ -59,6 +63,8 @@ def _mcs_atom_map(mol: Chem.Mol, ref: Chem.Mol, timeout_s: int) -> list[tuple[in
                             atomCompare=rdFMCS.AtomCompare.CompareElements,
                             bondCompare=rdFMCS.BondCompare.CompareOrder,
                             ringMatchesRingOnly=True, completeRingsOnly=True)
+    if result.canceled:  # wall-clock limit: a partial core, and which one depends on machine load
+        log.warning("MCS search stopped after %s s: a partial common core is used", timeout_s)
     if result.numAtoms < 3:
         raise SimulationError("no_common_core",
                               f"ligand shares only {result.numAtoms} atoms with the reference")
@@ -79,7 +85,7 @@ CLEAR_CONTACT_ANGSTROM = 2.5  # heavy-atom contacts closer than this count as a 
 
 def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
                         protein_heavy_xyz_angstrom: np.ndarray | None = None,
-                        n_attempts: int = 5, seed: int = 42, mcs_timeout_s: int = 10,
+                        n_attempts: int = 5, seed: int = 42, mcs_timeout_s: int = 60,
                         scorer=None) -> Chem.Mol:
     """Place a new ligand on the most similar reference by its maximum common substructure.
 
@@ -96,7 +102,10 @@ def pose_from_reference(smiles: str, references: list[Chem.Mol], *,
     seed
         Random seed of the first embedding.
     mcs_timeout_s
-        Time limit of the MCS search.
+        Wall-clock limit of the MCS search. RDKit then returns the best core found so
+        far, so a limit that bites makes the pose depend on machine load: 10 s did on the
+        loaded 2-core VM (three MCL1 ligands, ~2 s each when idle, posed 2-4 Å off in one
+        benchmark run and right in another); 60 s leaves room.
     scorer
         Optional callable ``mol -> float`` (lower is better), e.g. a Vina score
         after local optimization in the protein; chooses among the embeddings.
@@ -174,18 +183,37 @@ def _cores(mol: Chem.Mol, pairs: list[tuple[int, int]]) -> list[list[tuple[int, 
     return [pairs, reduced] if chiral and len(reduced) >= 3 and len(reduced) < len(pairs) else [pairs]
 
 
+CORE_TETHER_ANGSTROM = 0.05  # how far a core atom moves freely in the final relaxation
+
+
+def _force_field(mol: Chem.Mol):
+    props = AllChem.MMFFGetMoleculeProperties(mol)
+    ff = AllChem.MMFFGetMoleculeForceField(mol, props) if props is not None else None
+    return (ff, props is not None) if ff is not None else (AllChem.UFFGetMoleculeForceField(mol), False)
+
+
 def _snap_core(mol: Chem.Mol, pairs: list[tuple[int, int]], ref_xyz: np.ndarray) -> None:
-    """Put core atoms exactly on the reference, then relax the rest with MMFF (core fixed)."""
+    """Put core atoms exactly on the reference, relax the rest with MMFF (core fixed), then
+    relax everything with the core tethered within ``CORE_TETHER_ANGSTROM``.
+
+    The second step repairs the reference's own geometry where it is off (the published
+    jmc_30 pose has a 1.47 Å nitrile C≡N, which PoseBusters rightly rejects) while the core
+    stays where the reference put it.
+    """
     conf = mol.GetConformer()
     for i, j in pairs:
         conf.SetAtomPosition(i, ref_xyz[j].tolist())
-    props = AllChem.MMFFGetMoleculeProperties(mol)
-    ff = AllChem.MMFFGetMoleculeForceField(mol, props) if props is not None else None
-    if ff is None:
-        ff = AllChem.UFFGetMoleculeForceField(mol)
+    ff, _ = _force_field(mol)
     for i, _ in pairs:
         ff.AddFixedPoint(i)
     ff.Minimize(maxIts=500)
+    ff, mmff = _force_field(mol)
+    for i, _ in pairs:
+        if mmff:
+            ff.MMFFAddPositionConstraint(i, CORE_TETHER_ANGSTROM, 100.0)
+        else:
+            ff.UFFAddPositionConstraint(i, CORE_TETHER_ANGSTROM, 100.0)
+    ff.Minimize(maxIts=200)
 
 
 def _is_3d(mol: Chem.Mol) -> bool:
@@ -328,6 +356,7 @@ def perceived_smiles(posed: Chem.Mol, isomeric: bool = True) -> str:
         if bond.GetBondType() == Chem.BondType.DOUBLE:
             bond.SetStereo(Chem.BondStereo.STEREONONE)
     Chem.AssignStereochemistryFrom3D(mol)
+    _assign_lone_pair_centres(mol)
     # An N-H nitrogen (protonated amine) inverts and exchanges its proton: not a stereocentre,
     # and without it a 1,4-ring relationship through it is no stereo element either.
     for atom in mol.GetAtoms():
@@ -336,6 +365,30 @@ def perceived_smiles(posed: Chem.Mol, isomeric: bool = True) -> str:
     heavy = Chem.RemoveHs(mol)
     Chem.AssignStereochemistry(heavy, cleanIt=True, force=True)
     return Chem.MolToSmiles(heavy, isomericSmiles=isomeric)
+
+
+def _assign_lone_pair_centres(mol: Chem.Mol) -> None:
+    """Chiral tags of three-coordinate S and P centres (sulfoxides, sulfinamides) from 3D.
+
+    RDKit's ``AssignStereochemistryFrom3D`` leaves them unassigned, so a sulfoxide read back
+    from its pose would look like open stereo. With the neighbours in bond order, a positive
+    signed volume (v1 · v2 × v3, vectors from the centre) is RDKit's CCW, a negative one CW.
+    """
+    conf = mol.GetConformer()
+    for info in Chem.FindPotentialStereo(mol):
+        if info.type != Chem.StereoType.Atom_Tetrahedral or \
+                info.specified != Chem.StereoSpecified.Unspecified:
+            continue
+        atom = mol.GetAtomWithIdx(info.centeredOn)
+        if atom.GetSymbol() not in ("S", "P") or atom.GetDegree() != 3:
+            continue
+        centre = np.array(conf.GetAtomPosition(atom.GetIdx()))
+        v = [np.array(conf.GetAtomPosition(b.GetOtherAtomIdx(atom.GetIdx()))) - centre
+             for b in atom.GetBonds()]
+        volume = float(np.dot(v[0], np.cross(v[1], v[2])))
+        if abs(volume) > 0.1:  # Å³; a flat centre has no handedness
+            atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CCW if volume > 0
+                              else Chem.ChiralType.CHI_TETRAHEDRAL_CW)
 
 
 def check_pose_identity(posed: Chem.Mol, smiles: str) -> None:

@@ -10,7 +10,8 @@ import pytest
 from pipeline import run_context, stages
 from pipeline.config import DEMO_CONFIG, load_config
 
-FAST_MD = ["simulate.charge_methods=[mmff94]", "simulate.pose_method=mcs", "simulate.pose_check=\"off\"",
+FAST_MD = ["screen.simulate_measured_n=0",
+           "simulate.charge_methods=[mmff94]", "simulate.pose_method=mcs", "simulate.pose_check=\"off\"",
            "simulate.ligand_protonation=keep", "simulate.minimize_max_iterations=20",
            "simulate.equilibration_steps=10", "simulate.production_steps=40",
            "simulate.report_interval_steps=10", "simulate.checkpoint_interval_steps=20", "simulate.cpu_threads=1"]

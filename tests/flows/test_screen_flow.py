@@ -7,7 +7,8 @@ import pandas as pd
 from lab_sync.store import open_store
 from pipeline.config import DEMO_CONFIG, load_config
 
-SMALL = ["generate.max_candidates=40", "screen.simulate_top_n=1", "simulate.minimize_max_iterations=50",
+SMALL = ["generate.max_candidates=40", "screen.simulate_top_n=1", "screen.simulate_measured_n=0",
+         "simulate.minimize_max_iterations=50",
          "simulate.equilibration_steps=20", "simulate.production_steps=40", "simulate.report_interval_steps=10"]
 
 

@@ -19,7 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-FAST_MD = ["generate.max_candidates=30", "screen.simulate_top_n=1", "screen.batch_size=10",
+FAST_MD = ["generate.max_candidates=30", "screen.simulate_top_n=1",
+           "screen.simulate_measured_n=0", "screen.batch_size=10",
            "model.model_kinds=[random_forest]", "model.n_estimators=20", "model.cv_folds=3",
            "simulate.charge_methods=[mmff94]", "simulate.pose_method=mcs", 'simulate.pose_check="off"',
            "simulate.ligand_protonation=keep", "simulate.minimize_max_iterations=20",

@@ -120,3 +120,21 @@ def test_unchecked_or_failed_poses_are_no_evidence():
     out, _ = apply_physics_calibration(merged)
     assert out.loc[simulated[:2], CALIBRATED].isna().all()
     assert out.loc[simulated[2:], CALIBRATED].notna().all()
+
+
+def test_message_gives_n_and_leave_one_out_r_and_weak_fits_are_refused():
+    merged = _series(8)
+    cal = fit_physics_calibration(merged)
+    both = merged.dropna(subset=["mmgbsa_kcal_mol"])
+    x, y = both["mmgbsa_kcal_mol"].to_numpy(), both["measured_p_activity"].to_numpy()
+    loo = []
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        b, a = np.polyfit(x[keep], y[keep], 1)
+        loo.append(a + b * x[i])
+    assert cal.loo_r == pytest.approx(np.corrcoef(loo, y)[0, 1])
+    assert cal.used and f"n = 8, leave-one-out R = {cal.loo_r:+.2f}" in cal.message
+    # Pure noise in x: the line cannot predict a left-out compound; the report says it is too weak.
+    noisy = _series(8, noise_sd=5.0, seed=3)
+    weak = fit_physics_calibration(noisy, CalibrationSettings(expected_slope_sign=0))
+    assert weak.loo_r < 0.3 and not weak.used and "too weak to use" in weak.message

@@ -76,3 +76,37 @@ def test_posed_ligand_is_the_requested_molecule_after_protonation(smiles):
 def test_every_published_tyk2_pose_reads_back_as_itself():
     for mol in Chem.SDMolSupplier(str(DATA / "ligands.sdf"), removeHs=False):
         assert perceived_smiles(mol) == Chem.MolToSmiles(Chem.RemoveHs(mol))
+
+
+@pytest.mark.parametrize("smiles, intended", [
+    # carboxylate on the aryl amide
+    ("O=C(Nc1ccnc(NC(=O)C2CC2)c1)c1c(Cl)cccc1C(=O)O", "O=C(Nc1ccnc(NC(=O)C2CC2)c1)c1c(Cl)cccc1C(=O)[O-]"),
+    # protonated tertiary amine, with a defined stereocentre next to it
+    ("O=C(Nc1ccnc(NC(=O)[C@@H]2CCN(C)C2)c1)c1c(Cl)cccc1Cl",
+     "O=C(Nc1ccnc(NC(=O)[C@@H]2CC[NH+](C)C2)c1)c1c(Cl)cccc1Cl"),
+    # protonated secondary amine (piperidine)
+    ("O=C(Nc1ccnc(NC(=O)C2CCNCC2)c1)c1c(Cl)cccc1Cl", "O=C(Nc1ccnc(NC(=O)C2CC[NH2+]CC2)c1)c1c(Cl)cccc1Cl"),
+])
+def test_placed_ligand_holds_the_intended_charged_state(tyk2_protein, smiles, intended):
+    """Through the pipeline's own route (place_ligand: pKa rules, MCS pose, identity check), the
+    coordinates that go to MD read back as the intended protonation state, charge and stereo."""
+    from simulation.placement import place_ligand
+    from simulation.settings import SimulationSettings
+
+    settings = SimulationSettings(mcs_embedding_choice="clash", mcs_embeddings=2, pose_check="off")
+    placed = place_ligand(smiles, settings, tyk2_protein.path,
+                          tyk2_protein.heavy_atom_positions_nm() * 10.0,
+                          reference_ligands_sdf=DATA / "ligands.sdf")
+    assert placed.smiles == _canon(intended)
+    assert perceived_smiles(placed.mol) == _canon(intended)
+    assert Chem.GetFormalCharge(placed.mol) == Chem.GetFormalCharge(Chem.MolFromSmiles(intended))
+
+
+@pytest.mark.parametrize("smiles", ["C[S@](=O)c1ccc(NC(=O)C2CC2)cc1", "C[S@@](=O)c1ccc(NC(=O)C2CC2)cc1"])
+def test_sulfoxide_stereo_reads_back_from_3d(smiles):
+    """A sulfoxide's configuration lives in its coordinates: perceived, not lost as open stereo."""
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    assert AllChem.EmbedMolecule(mol, randomSeed=7) == 0
+    assert perceived_smiles(mol) == _canon(smiles)

@@ -46,7 +46,7 @@ RESULTS = REPO / "bench" / "results"
 from jacs_systems import TARGETS, jacs_dir  # noqa: E402  (bench/ is the script folder)
 ENERGY_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0), ("OBC2", 2.0, 0.0), ("GBn2", 2.0, 0.0),
                  ("OBC2", 4.0, 0.0), ("GBn2", 4.0, 0.0), ("OBC2", 1.0, 0.15), ("GBn2", 1.0, 0.15)]
-MD_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0)]
+MD_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0), ("GBn2", 1.0, 0.15)]
 KJ_PER_KCAL = 4.184
 N_BOOT = 2000
 
@@ -200,7 +200,8 @@ def _sub_topology(systems, part: str):
 
 
 # ---------------------------------------------------------------- driver
-def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dict:
+def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None,
+                 md_start: str = "minconv") -> dict:
     from simulation.uncertainty import mean_and_standard_error
 
     row = {}
@@ -214,7 +215,7 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
         tic = time.process_time()
         xyz = cx.minimize(iterations, xyz)  # minconv continues from the 100-step minimum
         cx.cpu[label] = cx.cpu.get("min100", 0.0) + time.process_time() - tic
-        if label == "minconv":
+        if label == md_start:
             cx.minimized = xyz
         for model in wanted:
             tic = time.process_time()
@@ -226,7 +227,7 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
                 row[f"{name}_strain"] = row[name] + cx.strain(model, xyz)
                 cx.cpu[f"{name}_strain"] = cx.cpu[name] + time.process_time() - tic
     if md_ps > 0:
-        start = getattr(cx, "minimized", None)  # the converged minimum when it was computed,
+        start = getattr(cx, "minimized", None)  # the md_start minimum when it was computed,
         if start is None:                        # else the last minimum, else 100 steps
             start = xyz if xyz is not None else cx.minimize(100)
         for seed in range(seeds):
@@ -237,10 +238,11 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
                 tic = time.process_time()
                 values = np.array([cx.binding(model, f) for f in frames])
                 stats = mean_and_standard_error(values)
-                name = f"md{md_ps:g}ps_{model_name(*model)}"
+                name = f"md{md_ps:g}ps{'' if md_start == 'minconv' else '_from_' + md_start}_{model_name(*model)}"
                 row[f"{name}_seed{seed}"] = stats["mean"]
                 row[f"{name}_seed{seed}_sem"] = stats["sem"]
-                cx.cpu[f"{name}_seed{seed}"] = cx.cpu.get("minconv", cx.cpu.get("min100", 0.0)) + md_cpu + time.process_time() - tic
+                cx.cpu[f"{name}_seed{seed}"] = (cx.cpu.get(md_start, cx.cpu.get("min100", 0.0))
+                                                + md_cpu + time.process_time() - tic)
     return row
 
 
@@ -262,7 +264,8 @@ def spread_order(ligands: list) -> list:
 
 
 def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | None,
-               only: set | None, platform_name: str, partial_csv: Path | None = None) -> pd.DataFrame:
+               only: set | None, platform_name: str, partial_csv: Path | None = None,
+               md_start: str = "minconv") -> pd.DataFrame:
     from rdkit import Chem
 
     from simulation.platform import select_platform
@@ -281,7 +284,7 @@ def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | N
                "minus_heavy_atoms": -float(mol.GetNumHeavyAtoms())}
         try:
             cx = Complex(protein, mol, platform)
-            row.update(score_ligand(cx, md_ps, seeds, only))
+            row.update(score_ligand(cx, md_ps, seeds, only, md_start))
             row.update({f"cpu_s_{k}": v + (cx.cpu["prepare"] if k != "prepare" else 0.0)
                         for k, v in cx.cpu.items()})
         except Exception as exc:  # one ligand failing must not sink the study; it is reported
@@ -342,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="MD replicas with different velocities")
     parser.add_argument("--limit", type=int, default=None, help="N ligands spread over the ΔG range")
     parser.add_argument("--only", nargs="*", default=None, help="protocol names to run (prefix match)")
+    parser.add_argument("--md-start", default="minconv", choices=["minconv", "min100"],
+                        help="MD starts from the converged minimum or the 100-step one (the former default)")
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/moltwin_protocols"))
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -359,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         table = run_target(args.target, args.work_dir, args.md_ps, args.seeds, args.limit,
                            set(args.only) if args.only else None, args.platform,
-                           partial_csv=args.out_dir / f"{stem}_partial.csv")
+                           partial_csv=args.out_dir / f"{stem}_partial.csv", md_start=args.md_start)
     summary = summarize(table)
     table.to_csv(args.out_dir / f"{stem}.csv", index=False)
     summary.to_csv(args.out_dir / f"{stem}_summary.csv", index=False)

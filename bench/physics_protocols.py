@@ -347,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="protocol names to run (prefix match)")
     parser.add_argument("--md-start", default="minconv", choices=["minconv", "min100"],
                         help="MD starts from the converged minimum or the 100-step one (the former default)")
+    parser.add_argument("--md-models", nargs="*", default=None,
+                        help="energy models scored on MD frames, e.g. GBn2_e1_s0 (default: all of MD_MODELS)")
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/moltwin_protocols"))
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -355,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only summarize a per-ligand CSV written earlier (e.g. a partial run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.md_models:
+        MD_MODELS[:] = [m for m in MD_MODELS if model_name(*m) in args.md_models]
     tic = time.perf_counter()
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)

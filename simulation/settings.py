@@ -136,6 +136,10 @@ class SimulationSettings(StrictModel):
     scoring_salt_molar: float = Field(
         0.0, ge=0.0, le=2.0, description="Debye–Hückel salt screening of the MM/GBSA GB term.")
     equilibration_steps: int = Field(250, ge=0, description="Steps with all heavy atoms restrained.")
+    md_replicas: int = Field(
+        1, ge=1, le=16, description="Independent MD runs from the same minimized start with "
+        "different velocities (seed, seed+1, ...); the MM/GBSA estimate is the mean of the replica "
+        "means, its SE the larger of the between-replica and combined within-replica errors.")
     production_steps: int = Field(1250, ge=1)
     report_interval_steps: int = Field(50, ge=1)
     checkpoint_interval_steps: int = Field(

@@ -111,8 +111,11 @@ class Complex:
                                 "ligand": (s.ligand_system, None)}[part]
             if topology is None:
                 topology = _sub_topology(s, part)
-            scoring = scoring_system(system, topology, model=model[0], solute_dielectric=model[1],
-                                     salt_molar=model[2])
+            if tuple(model) == ("OBC2", 1.0, 0.0):  # the native force: same energy, faster kernel
+                scoring = system                    # (tests/unit/test_simulation_gb_models.py)
+            else:
+                scoring = scoring_system(system, topology, model=model[0], solute_dielectric=model[1],
+                                         salt_molar=model[2])
             self._contexts[key] = create_context(scoring, openmm.VerletIntegrator(0.001), self.platform)
         return self._contexts[key]
 
@@ -263,7 +266,7 @@ def spread_order(ligands: list) -> list:
     return order
 
 
-def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | None,
+def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | None, skip: int,
                only: set | None, platform_name: str, partial_csv: Path | None = None,
                md_start: str = "minconv") -> pd.DataFrame:
     from rdkit import Chem
@@ -275,7 +278,8 @@ def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | N
     platform = select_platform(platform_name)
     protein = prepare_protein(jacs_dir() / target / pdb, cache_dir=work / "prepared")
     ligands = list(Chem.SDMolSupplier(str(jacs_dir() / target / sdf), removeHs=False))
-    ligands = spread_order(ligands)[:limit] if limit else spread_order(ligands)
+    ligands = spread_order(ligands)[skip:]
+    ligands = ligands[:limit] if limit else ligands
     rows = []
     for mol in ligands:
         tic = time.perf_counter()
@@ -332,7 +336,9 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         mean = table[seeds].mean(axis=1).to_numpy(dtype=float)
         stats = correlations(mean, dg)
         rs = [correlations(table[c].to_numpy(dtype=float), dg)["pearson"] for c in seeds]
-        cpu = sum(float(table[f"cpu_s_{c}"].mean()) for c in seeds)
+        start = table.get("cpu_s_min100" if "_from_min100" in base else "cpu_s_minconv")
+        start = float(start.mean()) if start is not None else 0.0  # the minimization is done once
+        cpu = sum(float(table[f"cpu_s_{c}"].mean()) for c in seeds) - (len(seeds) - 1) * start
         rows.append({"protocol": f"{base}_mean_of_{len(seeds)}", **stats, "cpu_s_per_ligand": cpu,
                      "seed_delta_r": float(np.ptp(rs))})
     return pd.DataFrame(rows)
@@ -344,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md-ps", type=float, default=0.0, help="short MD per ligand (0: none)")
     parser.add_argument("--seeds", type=int, default=1, help="MD replicas with different velocities")
     parser.add_argument("--limit", type=int, default=None, help="N ligands spread over the ΔG range")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N of that order "
+                        "(slices of one target run in parallel processes; --summarize the joined CSVs)")
     parser.add_argument("--only", nargs="*", default=None, help="protocol names to run (prefix match)")
     parser.add_argument("--md-start", default="minconv", choices=["minconv", "min100"],
                         help="MD starts from the converged minimum or the 100-step one (the former default)")
@@ -353,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/moltwin_protocols"))
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
-    parser.add_argument("--summarize", type=Path, default=None,
-                        help="only summarize a per-ligand CSV written earlier (e.g. a partial run)")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None,
+                        help="only summarize per-ligand CSVs written earlier (partial runs, slices)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.md_models:
@@ -364,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"physics_protocols_{args.target}{args.tag}"
     if args.summarize is not None:
-        table = pd.read_csv(args.summarize)
+        table = pd.concat([pd.read_csv(p) for p in args.summarize], ignore_index=True)
     else:
-        table = run_target(args.target, args.work_dir, args.md_ps, args.seeds, args.limit,
+        table = run_target(args.target, args.work_dir, args.md_ps, args.seeds, args.limit, args.skip,
                            set(args.only) if args.only else None, args.platform,
                            partial_csv=args.out_dir / f"{stem}_partial.csv", md_start=args.md_start)
     summary = summarize(table)

@@ -41,7 +41,7 @@ from simulation.system import PROTEIN_FORCE_FIELDS, build_complex_systems
 
 log = logging.getLogger(__name__)
 
-SIMULATION_CODE_VERSION = "3"  # bump when results change for the same inputs
+SIMULATION_CODE_VERSION = "4"  # bump when results change for the same inputs
 RECORD_FILE = "record.json"
 
 
@@ -103,6 +103,8 @@ class SimulationRecord:
     mmgbsa_frames_discarded: int = 0         # equilibration frames left out of the mean
     mmgbsa_minimized_kcal_mol: float = math.nan  # single point of the minimized complex
     mmgbsa_replica_sd_kcal_mol: float = math.nan  # spread of the replica means (NaN for one run)
+    mmgbsa_md_kcal_mol: float = math.nan     # the MD (replica) average, whichever is the estimate
+    binding_estimate: str = ""               # what mmgbsa_kcal_mol is: "minimized" | "md_average"
     n_replicas: int = 0
     frames_parquet: str = ""
     input_hash: str = ""
@@ -223,6 +225,13 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
         setattr(record, key, value)
     result = results[0]
     record.mmgbsa_minimized_kcal_mol = result.minimized_kcal_mol
+    record.mmgbsa_md_kcal_mol = record.mmgbsa_kcal_mol
+    record.binding_estimate = settings.binding_estimate
+    if settings.binding_estimate == "minimized":
+        # The study's winner: the single point at the converged minimum. It is deterministic; the SE
+        # beside it stays the sampling error of the same energy model over the MD replicas started
+        # there (docs/simulation.md, "Protocol study").
+        record.mmgbsa_kcal_mol = result.minimized_kcal_mol
     record.ns_simulated = sum(r.ns_simulated for r in results)
     record.ns_per_day = float(np.mean([r.ns_per_day for r in results]))
     record.wall_ns_per_day = float(np.mean([r.wall_ns_per_day for r in results]))

@@ -91,6 +91,14 @@ def simulate_pose(protein, ligand_params, xyz_A: np.ndarray, settings, platform,
     return stability_measures(result.frames, n_ligand_heavy_atoms=n_heavy)
 
 
+def _protocol(settings) -> str:
+    return (f"{settings.minimize_max_iterations} L-BFGS steps"
+            f"{' + convergence' if settings.minimize_until_converged else ''}, "
+            f"{settings.equilibration_steps * settings.timestep_fs / 1000:g} ps restrained, "
+            f"{settings.production_ps:g} ps production x {settings.md_replicas}, "
+            f"frames scored with {settings.scoring_gb_model}")
+
+
 def auc_table(table: pd.DataFrame) -> pd.DataFrame:
     """ROC AUC native vs decoy per measure (higher = more stable) and the Youden threshold."""
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -116,7 +124,10 @@ def auc_table(table: pd.DataFrame) -> pd.DataFrame:
             y[keep & ok["pose"].isin(["native", k]).to_numpy()],
             (values if higher else -values)[keep & ok["pose"].isin(["native", k]).to_numpy()])
             for k in ("flipped", "shifted", "rotated") if (ok["pose"] == k).any()}
+        native, decoy = values[keep][y[keep] == 1], values[keep][y[keep] == 0]
+        margin = ((native.min() + decoy.max()) / 2 if higher else (native.max() + decoy.min()) / 2)
         rows.append({"measure": measure, "stable_if": ">=" if higher else "<=", "auc": auc, **per_kind,
+                     "margin_threshold": float(margin),
                      "threshold": threshold, "native_pass": float(tpr[best]),
                      "decoy_reject": float(1 - fpr[best])})
     return pd.DataFrame(rows).sort_values("auc", ascending=False)
@@ -148,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     aucs = auc_table(table)
     aucs.to_csv(RESULTS / f"{stem}_auc.csv", index=False)
     n_lig = table["ligand"].nunique()
+    protocol = (", ".join(sorted(set(table["protocol"].dropna()))) if "protocol" in table
+                else "protocol not recorded in the CSV")
     print(f"\n{args.target}: {n_lig} ligands x (native + {', '.join(sorted(set(table['pose']) - {'native'}))}), "
-          f"{len(table)} runs ({int(table['error'].notna().sum()) if 'error' in table else 0} failed), "
-          f"{settings.production_ps:g} ps production after {settings.minimize_max_iterations} "
-          f"minimization steps{' + convergence' if settings.minimize_until_converged else ''} and "
-          f"{settings.equilibration_steps * settings.timestep_fs / 1000:g} ps restrained equilibration, "
-          f"{(time.perf_counter() - tic) / 60:.1f} min wall. Threshold = Youden's J, in-sample.")
+          f"{len(table)} runs ({int(table['error'].notna().sum()) if 'error' in table else 0} failed); "
+          f"{protocol}; {(time.perf_counter() - tic) / 60:.1f} min wall. Threshold = Youden's J, in-sample; "
+          f"margin = midway between the worst native and the best decoy.")
     print(aucs.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     return 0
 
@@ -184,7 +195,7 @@ def run(target: str, limit: int | None, settings, work: Path, partial_csv: Path)
         poses = {"native": xyz, **decoys(xyz, heavy, protein_heavy_A)}
         for kind, pose in poses.items():
             t0 = time.process_time()
-            row = {"ligand": name, "pose": kind,
+            row = {"ligand": name, "pose": kind, "protocol": _protocol(settings),
                    "start_rmsd_A": float(np.sqrt(((pose[heavy] - xyz[heavy]) ** 2).sum(1).mean()))}
             try:
                 row.update(simulate_pose(protein, params, pose, settings, platform,

@@ -105,6 +105,7 @@ class SimulationRecord:
     mmgbsa_replica_sd_kcal_mol: float = math.nan  # spread of the replica means (NaN for one run)
     mmgbsa_md_kcal_mol: float = math.nan     # the MD (replica) average, whichever is the estimate
     binding_estimate: str = ""               # what mmgbsa_kcal_mol is: "minimized" | "md_average"
+    pose_stable: float = math.nan            # 1.0 / 0.0: rmsd_mean_A <= settings.stable_rmsd_mean_angstrom
     n_replicas: int = 0
     frames_parquet: str = ""
     input_hash: str = ""
@@ -226,6 +227,11 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
     result = results[0]
     record.mmgbsa_minimized_kcal_mol = result.minimized_kcal_mol
     record.mmgbsa_md_kcal_mol = record.mmgbsa_kcal_mol
+    if math.isfinite(record.rmsd_mean_A):
+        record.pose_stable = float(record.rmsd_mean_A <= settings.stable_rmsd_mean_angstrom)
+        if not record.pose_stable:
+            record.notes.append(f"pose unstable: mean ligand RMSD {record.rmsd_mean_A:.2f} Å > "
+                                f"{settings.stable_rmsd_mean_angstrom:g} Å (bench/pose_stability.py)")
     record.binding_estimate = settings.binding_estimate
     if settings.binding_estimate == "minimized":
         # The study's winner: the single point at the converged minimum. It is deterministic; the SE

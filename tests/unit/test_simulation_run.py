@@ -36,6 +36,7 @@ def test_few_steps_gives_ok_record_and_frames(tmp_path):
     assert math.isfinite(record.mmgbsa_md_kcal_mol) and record.mmgbsa_md_kcal_mol != record.mmgbsa_kcal_mol
     assert record.n_frames == 4 and record.ns_simulated == pytest.approx(8e-5)
     assert 0 <= record.frac_frames_within_2A <= 1 and record.contacts_mean > 0
+    assert record.pose_stable == float(record.rmsd_mean_A <= FEW_STEPS.stable_rmsd_mean_angstrom)
     frames = pd.read_parquet(record.frames_parquet)
     assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 4
     row = record.to_dict()

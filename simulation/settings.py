@@ -144,7 +144,7 @@ class SimulationSettings(StrictModel):
         "('minimized') or the mean over the MD frames of all replicas ('md_average'); the other "
         "is kept as mmgbsa_minimized_kcal_mol / mmgbsa_md_kcal_mol.")
     stable_rmsd_mean_angstrom: float = Field(
-        1.2, gt=0, description="A pose counts as stable (record.pose_stable) when the ligand's mean "
+        0.84, gt=0, description="A pose counts as stable (record.pose_stable) when the ligand's mean "
         "heavy-atom RMSD to its input pose over the production frames is at most this: the "
         "measure and threshold that separated native JACS poses from flipped/shifted/rotated ones "
         "in bench/pose_stability.py (docs/simulation.md).")

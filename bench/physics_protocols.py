@@ -46,7 +46,7 @@ RESULTS = REPO / "bench" / "results"
 from jacs_systems import TARGETS, jacs_dir  # noqa: E402  (bench/ is the script folder)
 ENERGY_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0), ("OBC2", 2.0, 0.0), ("GBn2", 2.0, 0.0),
                  ("OBC2", 4.0, 0.0), ("GBn2", 4.0, 0.0), ("OBC2", 1.0, 0.15), ("GBn2", 1.0, 0.15)]
-MD_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0)]
+MD_MODELS = [("OBC2", 1.0, 0.0), ("GBn2", 1.0, 0.0), ("GBn2", 1.0, 0.15)]
 KJ_PER_KCAL = 4.184
 N_BOOT = 2000
 
@@ -111,8 +111,11 @@ class Complex:
                                 "ligand": (s.ligand_system, None)}[part]
             if topology is None:
                 topology = _sub_topology(s, part)
-            scoring = scoring_system(system, topology, model=model[0], solute_dielectric=model[1],
-                                     salt_molar=model[2])
+            if tuple(model) == ("OBC2", 1.0, 0.0):  # the native force: same energy, faster kernel
+                scoring = system                    # (tests/unit/test_simulation_gb_models.py)
+            else:
+                scoring = scoring_system(system, topology, model=model[0], solute_dielectric=model[1],
+                                         salt_molar=model[2])
             self._contexts[key] = create_context(scoring, openmm.VerletIntegrator(0.001), self.platform)
         return self._contexts[key]
 
@@ -200,7 +203,8 @@ def _sub_topology(systems, part: str):
 
 
 # ---------------------------------------------------------------- driver
-def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dict:
+def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None,
+                 md_start: str = "minconv") -> dict:
     from simulation.uncertainty import mean_and_standard_error
 
     row = {}
@@ -214,7 +218,7 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
         tic = time.process_time()
         xyz = cx.minimize(iterations, xyz)  # minconv continues from the 100-step minimum
         cx.cpu[label] = cx.cpu.get("min100", 0.0) + time.process_time() - tic
-        if label == "minconv":
+        if label == md_start:
             cx.minimized = xyz
         for model in wanted:
             tic = time.process_time()
@@ -226,7 +230,7 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
                 row[f"{name}_strain"] = row[name] + cx.strain(model, xyz)
                 cx.cpu[f"{name}_strain"] = cx.cpu[name] + time.process_time() - tic
     if md_ps > 0:
-        start = getattr(cx, "minimized", None)  # the converged minimum when it was computed,
+        start = getattr(cx, "minimized", None)  # the md_start minimum when it was computed,
         if start is None:                        # else the last minimum, else 100 steps
             start = xyz if xyz is not None else cx.minimize(100)
         for seed in range(seeds):
@@ -237,10 +241,11 @@ def score_ligand(cx: Complex, md_ps: float, seeds: int, only: set | None) -> dic
                 tic = time.process_time()
                 values = np.array([cx.binding(model, f) for f in frames])
                 stats = mean_and_standard_error(values)
-                name = f"md{md_ps:g}ps_{model_name(*model)}"
+                name = f"md{md_ps:g}ps{'' if md_start == 'minconv' else '_from_' + md_start}_{model_name(*model)}"
                 row[f"{name}_seed{seed}"] = stats["mean"]
                 row[f"{name}_seed{seed}_sem"] = stats["sem"]
-                cx.cpu[f"{name}_seed{seed}"] = cx.cpu.get("minconv", cx.cpu.get("min100", 0.0)) + md_cpu + time.process_time() - tic
+                cx.cpu[f"{name}_seed{seed}"] = (cx.cpu.get(md_start, cx.cpu.get("min100", 0.0))
+                                                + md_cpu + time.process_time() - tic)
     return row
 
 
@@ -261,8 +266,9 @@ def spread_order(ligands: list) -> list:
     return order
 
 
-def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | None,
-               only: set | None, platform_name: str, partial_csv: Path | None = None) -> pd.DataFrame:
+def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | None, skip: int,
+               only: set | None, platform_name: str, partial_csv: Path | None = None,
+               md_start: str = "minconv") -> pd.DataFrame:
     from rdkit import Chem
 
     from simulation.platform import select_platform
@@ -272,7 +278,8 @@ def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | N
     platform = select_platform(platform_name)
     protein = prepare_protein(jacs_dir() / target / pdb, cache_dir=work / "prepared")
     ligands = list(Chem.SDMolSupplier(str(jacs_dir() / target / sdf), removeHs=False))
-    ligands = spread_order(ligands)[:limit] if limit else spread_order(ligands)
+    ligands = spread_order(ligands)[skip:]
+    ligands = ligands[:limit] if limit else ligands
     rows = []
     for mol in ligands:
         tic = time.perf_counter()
@@ -281,7 +288,7 @@ def run_target(target: str, work: Path, md_ps: float, seeds: int, limit: int | N
                "minus_heavy_atoms": -float(mol.GetNumHeavyAtoms())}
         try:
             cx = Complex(protein, mol, platform)
-            row.update(score_ligand(cx, md_ps, seeds, only))
+            row.update(score_ligand(cx, md_ps, seeds, only, md_start))
             row.update({f"cpu_s_{k}": v + (cx.cpu["prepare"] if k != "prepare" else 0.0)
                         for k, v in cx.cpu.items()})
         except Exception as exc:  # one ligand failing must not sink the study; it is reported
@@ -329,7 +336,9 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         mean = table[seeds].mean(axis=1).to_numpy(dtype=float)
         stats = correlations(mean, dg)
         rs = [correlations(table[c].to_numpy(dtype=float), dg)["pearson"] for c in seeds]
-        cpu = sum(float(table[f"cpu_s_{c}"].mean()) for c in seeds)
+        start = table.get("cpu_s_min100" if "_from_min100" in base else "cpu_s_minconv")
+        start = float(start.mean()) if start is not None else 0.0  # the minimization is done once
+        cpu = sum(float(table[f"cpu_s_{c}"].mean()) for c in seeds) - (len(seeds) - 1) * start
         rows.append({"protocol": f"{base}_mean_of_{len(seeds)}", **stats, "cpu_s_per_ligand": cpu,
                      "seed_delta_r": float(np.ptp(rs))})
     return pd.DataFrame(rows)
@@ -341,25 +350,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md-ps", type=float, default=0.0, help="short MD per ligand (0: none)")
     parser.add_argument("--seeds", type=int, default=1, help="MD replicas with different velocities")
     parser.add_argument("--limit", type=int, default=None, help="N ligands spread over the ΔG range")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N of that order "
+                        "(slices of one target run in parallel processes; --summarize the joined CSVs)")
     parser.add_argument("--only", nargs="*", default=None, help="protocol names to run (prefix match)")
+    parser.add_argument("--md-start", default="minconv", choices=["minconv", "min100"],
+                        help="MD starts from the converged minimum or the 100-step one (the former default)")
+    parser.add_argument("--md-models", nargs="*", default=None,
+                        help="energy models scored on MD frames, e.g. GBn2_e1_s0 (default: all of MD_MODELS)")
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/moltwin_protocols"))
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
-    parser.add_argument("--summarize", type=Path, default=None,
-                        help="only summarize a per-ligand CSV written earlier (e.g. a partial run)")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None,
+                        help="only summarize per-ligand CSVs written earlier (partial runs, slices)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.md_models:
+        MD_MODELS[:] = [m for m in MD_MODELS if model_name(*m) in args.md_models]
     tic = time.perf_counter()
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"physics_protocols_{args.target}{args.tag}"
     if args.summarize is not None:
-        table = pd.read_csv(args.summarize)
+        table = pd.concat([pd.read_csv(p) for p in args.summarize], ignore_index=True)
     else:
-        table = run_target(args.target, args.work_dir, args.md_ps, args.seeds, args.limit,
+        table = run_target(args.target, args.work_dir, args.md_ps, args.seeds, args.limit, args.skip,
                            set(args.only) if args.only else None, args.platform,
-                           partial_csv=args.out_dir / f"{stem}_partial.csv")
+                           partial_csv=args.out_dir / f"{stem}_partial.csv", md_start=args.md_start)
     summary = summarize(table)
     table.to_csv(args.out_dir / f"{stem}.csv", index=False)
     summary.to_csv(args.out_dir / f"{stem}_summary.csv", index=False)

@@ -26,7 +26,7 @@ import openmm.unit as unit
 from rdkit import Chem
 
 from moltwin.errors import BadInputError, MolTwinError, SimulationError
-from simulation.analyse import summarize_frames
+from simulation.analyse import combine_replicas, summarize_frames
 from simulation.explicit import WATER_MODEL, check_box, count_solvent, solvate_complex
 from simulation.ligand import check_elements, parametrize_ligand
 from simulation.md import MDResult, run_md
@@ -41,7 +41,7 @@ from simulation.system import PROTEIN_FORCE_FIELDS, build_complex_systems
 
 log = logging.getLogger(__name__)
 
-SIMULATION_CODE_VERSION = "3"  # bump when results change for the same inputs
+SIMULATION_CODE_VERSION = "4"  # bump when results change for the same inputs
 RECORD_FILE = "record.json"
 
 
@@ -102,6 +102,11 @@ class SimulationRecord:
     mmgbsa_statistical_inefficiency: float = math.nan
     mmgbsa_frames_discarded: int = 0         # equilibration frames left out of the mean
     mmgbsa_minimized_kcal_mol: float = math.nan  # single point of the minimized complex
+    mmgbsa_replica_sd_kcal_mol: float = math.nan  # spread of the replica means (NaN for one run)
+    mmgbsa_md_kcal_mol: float = math.nan     # the MD (replica) average, whichever is the estimate
+    binding_estimate: str = ""               # what mmgbsa_kcal_mol is: "minimized" | "md_average"
+    pose_stable: float = math.nan            # 1.0 / 0.0: rmsd_mean_A <= settings.stable_rmsd_mean_angstrom
+    n_replicas: int = 0
     frames_parquet: str = ""
     input_hash: str = ""
     wall_s: float = math.nan
@@ -209,16 +214,33 @@ def _simulate(request, settings, run_dir: Path, record: SimulationRecord) -> Non
                             f"{solvent['n_cl']} Cl-, box {dynamics.box_vectors_nm[0, 0]:.2f} nm")
     with open(run_dir / "complex_start.pdb", "w") as handle:
         app.PDBFile.writeFile(systems.topology, systems.positions_nm * 10.0 * unit.angstrom, handle)
-    result = _run_md_with_fallback(systems, dynamics, settings, platform, run_dir, record)
-    if result.retries:
-        record.notes.append(f"NaN energy: rerun at {result.timestep_fs:g} fs")
-    summary = summarize_frames(result.frames)
+    results = []
+    for k in range(settings.md_replicas):  # same start, velocities from seed + k
+        replica = settings if k == 0 else settings.model_copy(update={"seed": settings.seed + k})
+        results.append(_run_md_with_fallback(systems, dynamics, replica, platform,
+                                             run_dir if k == 0 else run_dir / f"replica_{k}", record))
+        if results[-1].retries:
+            record.notes.append(f"NaN energy: replica {k} rerun at {results[-1].timestep_fs:g} fs")
+    summary = combine_replicas([summarize_frames(r.frames) for r in results])
     for key, value in summary.items():
         setattr(record, key, value)
+    result = results[0]
     record.mmgbsa_minimized_kcal_mol = result.minimized_kcal_mol
-    record.ns_simulated = result.ns_simulated
-    record.ns_per_day = result.ns_per_day
-    record.wall_ns_per_day = result.wall_ns_per_day
+    record.mmgbsa_md_kcal_mol = record.mmgbsa_kcal_mol
+    if math.isfinite(record.rmsd_mean_A):
+        record.pose_stable = float(record.rmsd_mean_A <= settings.stable_rmsd_mean_angstrom)
+        if not record.pose_stable:
+            record.notes.append(f"pose unstable: mean ligand RMSD {record.rmsd_mean_A:.2f} Å > "
+                                f"{settings.stable_rmsd_mean_angstrom:g} Å (bench/pose_stability.py)")
+    record.binding_estimate = settings.binding_estimate
+    if settings.binding_estimate == "minimized":
+        # The study's winner: the single point at the converged minimum. It is deterministic; the SE
+        # beside it stays the sampling error of the same energy model over the MD replicas started
+        # there (docs/simulation.md, "Protocol study").
+        record.mmgbsa_kcal_mol = result.minimized_kcal_mol
+    record.ns_simulated = sum(r.ns_simulated for r in results)
+    record.ns_per_day = float(np.mean([r.ns_per_day for r in results]))
+    record.wall_ns_per_day = float(np.mean([r.wall_ns_per_day for r in results]))
     record.frames_parquet = str(result.frames_path)
     record.status, record.reason_code = "ok", ""
 

@@ -1,10 +1,13 @@
 """Settings of the simulation stage (one pydantic model, units in field names).
 
-The defaults are sized for the CPU demo: a pocket of the protein (residues
-within 8 Å of the ligand) in implicit solvent, 4 fs steps with hydrogen mass
-repartitioning and a few picoseconds of production per ligand, so that one
-ligand takes about a minute on two CPU cores. On a GPU, set
-``pocket_radius_angstrom=None`` (whole protein) and raise the step counts.
+The defaults are the protocol study's winner (``bench/physics_protocols.py``,
+docs/simulation.md): a pocket of the protein (residues within 8 Å of the
+ligand) in implicit solvent, L-BFGS to convergence, MM/GBSA with GBn2 at that
+minimum as the binding estimate (``binding_estimate="minimized"``), then one
+3 ps MD run (4 fs steps, hydrogen mass repartitioning) for the pose stability
+and the sampling error of the same energy model, about 1–2 minutes per ligand
+on two CPU cores. On a GPU, set ``pocket_radius_angstrom=None`` (whole
+protein) and ``md_replicas=3``.
 ``mode="explicit"`` (TIP3P, PME, 0.15 M NaCl, barostat) always simulates the
 whole protein: a cut pocket has no place in a periodic water box.
 """
@@ -123,20 +126,36 @@ class SimulationSettings(StrictModel):
     minimize_max_iterations: int = Field(
         100, ge=0, description="L-BFGS iterations; each costs ~0.1 s for a pocket on CPU.")
     minimize_until_converged: bool = Field(
-        False, description="After minimize_max_iterations, continue L-BFGS until converged "
-        "(10 kJ/mol/nm): ~45 CPU s more for a Tyk2 pocket; the minimized single-point score "
-        "(mmgbsa_minimized_kcal_mol) is then taken at a real local minimum.")
+        True, description="After minimize_max_iterations, continue L-BFGS until converged "
+        "(10 kJ/mol/nm): 5–45 CPU s more for a JACS pocket; the minimized single-point score "
+        "(mmgbsa_minimized_kcal_mol, the default binding estimate) is then taken at a real local "
+        "minimum.")
 
     # --- scoring (MM/GBSA energy model; dynamics always use native OBC2) -------------------
     scoring_gb_model: Literal["OBC2", "GBn2"] = Field(
-        "OBC2", description="GB model of the MM/GBSA energies: OBC2 (mbondi2) or GBn2 (mbondi3).")
+        "GBn2", description="GB model of the MM/GBSA energies: OBC2 (mbondi2) or GBn2 (mbondi3).")
     scoring_solute_dielectric: float = Field(
         1.0, ge=1.0, le=20.0, description="Interior dielectric of the MM/GBSA energies "
         "(scales Coulomb and enters the GB term).")
     scoring_salt_molar: float = Field(
         0.0, ge=0.0, le=2.0, description="Debye–Hückel salt screening of the MM/GBSA GB term.")
+    binding_estimate: Literal["minimized", "md_average"] = Field(
+        "minimized", description="What mmgbsa_kcal_mol is: the single point at the minimum "
+        "('minimized') or the mean over the MD frames of all replicas ('md_average'); the other "
+        "is kept as mmgbsa_minimized_kcal_mol / mmgbsa_md_kcal_mol.")
+    stable_rmsd_mean_angstrom: float = Field(
+        0.84, gt=0, description="A pose counts as stable (record.pose_stable) when the ligand's mean "
+        "heavy-atom RMSD to its input pose over the production frames is at most this: the "
+        "measure and threshold that separated native JACS poses from flipped/shifted/rotated ones "
+        "in bench/pose_stability.py (docs/simulation.md).")
     equilibration_steps: int = Field(250, ge=0, description="Steps with all heavy atoms restrained.")
-    production_steps: int = Field(1250, ge=1)
+    md_replicas: int = Field(
+        1, ge=1, le=16, description="Independent MD runs from the same minimized start with "
+        "different velocities (seed, seed+1, ...); the MM/GBSA estimate is the mean of the replica "
+        "means, its SE the larger of the between-replica and combined within-replica errors.")
+    production_steps: int = Field(
+        750, ge=1, description="3 ps at 4 fs: the length at which bench/pose_stability.py measured "
+        "the stability gate (MD no longer makes the binding estimate).")
     report_interval_steps: int = Field(50, ge=1)
     checkpoint_interval_steps: int = Field(
         2500, ge=1, description="Write a restart checkpoint every this many production steps.")

@@ -40,7 +40,7 @@ def autocorrelation(x: np.ndarray) -> np.ndarray:
     size = 1 << (2 * n - 1).bit_length()  # zero-padded: linear, not circular, correlation
     spectrum = np.fft.rfft(dx, size)
     acov = np.fft.irfft(spectrum * np.conj(spectrum), size)[:n] / n
-    return acov / var
+    return acov / acov[0]  # acov[0] is var up to FFT rounding: C(0) = 1 exactly
 
 
 def statistical_inefficiency(x: np.ndarray) -> float:

@@ -37,7 +37,9 @@ def test_missing_platform_is_a_config_error():
 
 def test_settings_are_strict_and_frozen():
     settings = SimulationSettings()
-    assert settings.timestep_fs == 4.0 and settings.production_ps == pytest.approx(5.0)
+    # 3 ps since the protocol study: the binding estimate is the minimized single point, MD gives the
+    # stability at the length bench/pose_stability.py measured it
+    assert settings.timestep_fs == 4.0 and settings.production_ps == pytest.approx(3.0)
     with pytest.raises(pydantic.ValidationError):
         SimulationSettings(timestep_femtoseconds=2.0)
     with pytest.raises(pydantic.ValidationError):

@@ -30,8 +30,13 @@ def test_few_steps_gives_ok_record_and_frames(tmp_path):
     assert math.isfinite(record.mmgbsa_kcal_mol) and record.mmgbsa_kcal_mol < 0
     assert math.isfinite(record.mmgbsa_sem_kcal_mol)
     assert math.isfinite(record.mmgbsa_minimized_kcal_mol) and record.pose_check_status == "passed"
+    # the default estimate is the converged-minimum single point; the MD average stays beside it
+    assert record.binding_estimate == "minimized" and record.n_replicas == 1
+    assert record.mmgbsa_kcal_mol == record.mmgbsa_minimized_kcal_mol
+    assert math.isfinite(record.mmgbsa_md_kcal_mol) and record.mmgbsa_md_kcal_mol != record.mmgbsa_kcal_mol
     assert record.n_frames == 4 and record.ns_simulated == pytest.approx(8e-5)
     assert 0 <= record.frac_frames_within_2A <= 1 and record.contacts_mean > 0
+    assert record.pose_stable == float(record.rmsd_mean_A <= FEW_STEPS.stable_rmsd_mean_angstrom)
     frames = pd.read_parquet(record.frames_parquet)
     assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 4
     row = record.to_dict()
@@ -64,8 +69,18 @@ def test_default_demo_settings_one_ligand(tmp_path):
           f"MM/GBSA {record.mmgbsa_kcal_mol:.1f} ± {record.mmgbsa_sem_kcal_mol:.1f} kcal/mol, "
           f"RMSD mean {record.rmsd_mean_A:.2f} Å")
     assert record.status == "ok", record.message
-    assert record.n_frames == settings.production_steps // settings.report_interval_steps
-    assert record.ns_simulated == pytest.approx(0.005)
+    assert record.n_frames == settings.md_replicas * settings.production_steps // settings.report_interval_steps
+    assert record.ns_simulated == pytest.approx(0.003)  # 3 ps since the protocol study
     assert record.frac_frames_within_2A >= 0.5
     assert -80 < record.mmgbsa_kcal_mol < -10
     assert wall < 180
+
+
+def test_replicas_run_from_the_same_start_and_combine(tmp_path):
+    settings = FEW_STEPS.model_copy(update={"md_replicas": 2, "binding_estimate": "md_average",
+                                            "minimize_until_converged": False})
+    record = simulate_ligand(_request(ANALOG), settings, tmp_path)
+    assert record.status == "ok", record.message
+    assert record.n_replicas == 2 and record.n_frames == 8 and record.ns_simulated == pytest.approx(1.6e-4)
+    assert record.mmgbsa_kcal_mol == record.mmgbsa_md_kcal_mol
+    assert math.isfinite(record.mmgbsa_replica_sd_kcal_mol) and record.mmgbsa_sem_kcal_mol > 0

@@ -73,14 +73,16 @@ def _potency(threshold: float) -> GateCriterion:
                          missing_may_pass=False)
 
 
-def bench_settings(series: pd.DataFrame, batch: int, acquisition: str, seed: int) -> RankSettings:
+def bench_settings(series: pd.DataFrame, batch: int, acquisition: str, seed: int,
+                   batch_options: dict | None = None) -> RankSettings:
     """Potency-only gates at the series' median (hit) and 90th percentile (lead, target)."""
     y = series["p_activity"]
     stages = (StageGate(name="hit", criteria=(_potency(round(float(y.quantile(0.5)), 2)),)),
               StageGate(name="lead", criteria=(_potency(round(float(y.quantile(0.9)), 2)),)))
     return RankSettings(stages=stages, target_stage="lead", seed=seed,
-                        next_batch=NextBatchSettings(size=batch, acquisition=acquisition,
-                                                     max_tanimoto_to_picked=0.7))
+                        next_batch=NextBatchSettings(**{"max_tanimoto_to_picked": 0.7,
+                                                        **(batch_options or {}),
+                                                        "size": batch, "acquisition": acquisition}))
 
 
 def one_cycle(series: pd.DataFrame, measured: np.ndarray, model_settings: ModelSettings,
@@ -99,7 +101,8 @@ def one_cycle(series: pd.DataFrame, measured: np.ndarray, model_settings: ModelS
 
 
 def replay(series: pd.DataFrame, n_start: int, cycles: int, batch: int, seed: int,
-           model_settings: ModelSettings, acquisition: str, top_k: int) -> list[dict]:
+           model_settings: ModelSettings, acquisition: str, top_k: int,
+           batch_options: dict | None = None) -> list[dict]:
     """Per-cycle figures for one seed."""
     rng = np.random.default_rng(seed)
     truth = series.set_index("compound_id")["p_activity"]
@@ -108,7 +111,7 @@ def replay(series: pd.DataFrame, n_start: int, cycles: int, batch: int, seed: in
     top = set(order["compound_id"].head(top_k))
     measured = np.zeros(len(series), dtype=bool)
     measured[rng.choice(len(series), size=n_start, replace=False)] = True
-    settings = bench_settings(series, batch, acquisition, seed)
+    settings = bench_settings(series, batch, acquisition, seed, batch_options)
     model_settings = model_settings.model_copy(update={"seed": seed})
     index = pd.Series(series.index, index=series["compound_id"])
     rows = []
@@ -194,14 +197,17 @@ def summarize(rows: list[dict], report_at: tuple[int, ...], top_k: int) -> str:
 
 
 def run_block(title: str, series: pd.DataFrame, n_start: int, cycles: int, batch: int,
-              seeds: int, model_settings: ModelSettings, acquisition: str, top_k: int,
-              report_at: tuple[int, ...]) -> None:
+              seeds: range, model_settings: ModelSettings, acquisition: str, top_k: int,
+              report_at: tuple[int, ...], batch_options: dict | None = None) -> None:
     tic = time.perf_counter()
     rows = []
-    for seed in range(seeds):
-        rows += replay(series, n_start, cycles, batch, seed, model_settings, acquisition, top_k)
+    for seed in seeds:
+        rows += replay(series, n_start, cycles, batch, seed, model_settings, acquisition, top_k,
+                       batch_options)
+    options = "".join(f", {k} {v}" for k, v in (batch_options or {}).items())
     print(f"\n## {title}: start {n_start} measured at random, batches of {batch}, {cycles} cycles, "
-          f"{seeds} seeds, acquisition {acquisition} ({time.perf_counter() - tic:.0f} s)\n")
+          f"seeds {seeds.start}-{seeds.stop - 1}, acquisition {acquisition}{options} "
+          f"({time.perf_counter() - tic:.0f} s)\n")
     print(summarize(rows, report_at, top_k), flush=True)
 
 
@@ -214,18 +220,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--acquisition", choices=("p_clear", "thompson", "ucb", "ei"),
                         default=default_acquisition,
                         help=f"next-batch acquisition (default: the twin's, {default_acquisition})")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="first seed (variants are compared on seeds 100+, reported on 0-4)")
+    parser.add_argument("--model", choices=("random_forest", "gaussian_process"),
+                        default="random_forest")
+    parser.add_argument("--ucb-kappa", type=float, default=None)
+    parser.add_argument("--tanimoto", type=float, default=None,
+                        help="max Tanimoto of a pick to an earlier pick (default 0.7)")
+    parser.add_argument("--blocks", nargs="+", choices=("5pct", "16", "tyk2"),
+                        default=["5pct", "16", "tyk2"])
     parser.add_argument("--n-estimators", type=int, default=100)
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-tyk2", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    seeds = 5 if args.full else args.seeds
+    seeds = range(args.seed_offset, args.seed_offset + (5 if args.full else args.seeds))
+    batch_options = {k: v for k, v in (("ucb_kappa", args.ucb_kappa),
+                                        ("max_tanimoto_to_picked", args.tanimoto)) if v is not None}
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
+    if args.skip_tyk2:
+        args.blocks = [b for b in args.blocks if b != "tyk2"]
     out = args.out or ROOT / "bench" / "results" / (
         f"decision_quality{'_full' if args.full else ''}"
         f"{'' if args.acquisition == default_acquisition else '_' + args.acquisition}.txt")
-    model_settings = ModelSettings(model_kinds=["random_forest"], n_estimators=args.n_estimators,
+    model_settings = ModelSettings(model_kinds=[args.model], n_estimators=args.n_estimators,
                                    cv_folds=args.cv_folds)
     buffer = io.StringIO()
 
@@ -241,19 +260,20 @@ def main(argv: list[str] | None = None) -> int:
                                         DATA / "chembl_freewilson" / "CHEMBL2321810_act.csv")
         print(f"# Decision quality replay (command: python bench/decision_quality.py "
               f"{' '.join(argv if argv is not None else sys.argv[1:])})")
-        print(f"model: random_forest, {args.n_estimators} trees, {args.cv_folds}-fold conformal; "
+        print(f"model: {args.model}, {args.n_estimators} trees, {args.cv_folds}-fold conformal; "
               f"gates: hit ≥ median, lead (target) ≥ 90th percentile of each series")
         print(f"ChEMBL2321810: {len(chembl)} compounds, pActivity SD "
               f"{chembl['p_activity'].std():.2f}, lead gate ≥ {chembl['p_activity'].quantile(0.9):.2f}")
-        for n_start, label in ((int(round(0.05 * len(chembl))), "ChEMBL2321810 from 5 %"),
-                               (16, "ChEMBL2321810 from 16 compounds")):
-            run_block(label, chembl, n_start, args.cycles, 20, seeds, model_settings,
-                      args.acquisition, 50, (5, 10))
-        if not args.skip_tyk2:
+        for block, n_start, label in (("5pct", int(round(0.05 * len(chembl))), "ChEMBL2321810 from 5 %"),
+                                      ("16", 16, "ChEMBL2321810 from 16 compounds")):
+            if block in args.blocks:
+                run_block(label, chembl, n_start, args.cycles, 20, seeds, model_settings,
+                          args.acquisition, 50, (5, 10), batch_options)
+        if "tyk2" in args.blocks:
             tyk2 = load_tyk2_ligands(DATA / "tyk2" / "ligands.sdf")
             tyk2_models = model_settings.model_copy(update={"cv_folds": 2})
             run_block("Tyk2 (16 ligands)", tyk2, 8, 4, 2, seeds, tyk2_models, args.acquisition,
-                      5, (2, 4))
+                      5, (2, 4), batch_options)
         print(f"\nwall time {time.perf_counter() - tic:.0f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(buffer.getvalue(), encoding="utf-8")

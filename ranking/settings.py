@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from moltwin.errors import ConfigError
 from moltwin.settings_base import StrictModel
+from ranking.config_upgrade import notify, upgrade_rank_data
 
 ComparisonOp = Literal[">=", "<=", ">", "<"]
 #: Stage of a compound no gate stage applies to: never measured, or measured below every gate.
@@ -268,6 +269,15 @@ class RankSettings(StrictModel):
     calibration: CalibrationSettings = CalibrationSettings()
     potency: PotencySettings = PotencySettings()
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_old_config(cls, data: object) -> object:
+        # Configs saved by older versions: absolute MM/GBSA gate, "hit" for never-made
+        # compounds, physics counted twice in the score (ranking.config_upgrade).
+        data, notes = upgrade_rank_data(data)
+        notify(notes)
+        return data
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "RankSettings":

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import sys
 import time
@@ -203,16 +204,33 @@ def summarize(rows: list[dict], report_at: tuple[int, ...], top_k: int) -> str:
 
 def run_block(title: str, series: pd.DataFrame, n_start: int, cycles: int, batch: int,
               seeds: range, model_settings: ModelSettings, acquisition: str, top_k: int,
-              report_at: tuple[int, ...], batch_options: dict | None = None) -> None:
-    tic = time.perf_counter()
+              report_at: tuple[int, ...], batch_options: dict | None = None,
+              rows_dir: Path | None = None, block: str = "") -> None:
+    """Replay every seed (or read a seed's rows saved in ``rows_dir``) and print the summary.
+
+    With ``rows_dir`` each seed's rows are saved as JSON, so seeds can run as separate
+    processes and a last run with every seed pools them.
+    """
+    seconds = 0.0
     rows = []
     for seed in seeds:
-        rows += replay(series, n_start, cycles, batch, seed, model_settings, acquisition, top_k,
-                       batch_options)
+        saved = rows_dir / f"{block}_seed{seed}.json" if rows_dir else None
+        if saved is not None and saved.is_file():
+            record = json.loads(saved.read_text())
+        else:
+            tic = time.perf_counter()
+            record = {"rows": replay(series, n_start, cycles, batch, seed, model_settings,
+                                     acquisition, top_k, batch_options)}
+            record["seconds"] = time.perf_counter() - tic
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(json.dumps(record))
+        rows += record["rows"]
+        seconds += record["seconds"]
     options = "".join(f", {k} {v}" for k, v in (batch_options or {}).items())
     print(f"\n## {title}: start {n_start} measured at random, batches of {batch}, {cycles} cycles, "
           f"seeds {seeds.start}-{seeds.stop - 1}, acquisition {acquisition}{options} "
-          f"({time.perf_counter() - tic:.0f} s)\n")
+          f"({seconds:.0f} s of replay)\n")
     print(summarize(rows, report_at, top_k), flush=True)
 
 
@@ -234,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="max Tanimoto of a pick to an earlier pick (default 0.7)")
     parser.add_argument("--blocks", nargs="+", choices=("5pct", "16", "tyk2"),
                         default=["5pct", "16", "tyk2"])
+    parser.add_argument("--rows-dir", type=Path, default=None,
+                        help="save each seed's rows here and reuse saved ones (seeds in parallel)")
     parser.add_argument("--n-estimators", type=int, default=100)
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-tyk2", action="store_true")
@@ -273,12 +293,12 @@ def main(argv: list[str] | None = None) -> int:
                                       ("16", 16, "ChEMBL2321810 from 16 compounds")):
             if block in args.blocks:
                 run_block(label, chembl, n_start, args.cycles, 20, seeds, model_settings,
-                          args.acquisition, 50, (5, 10), batch_options)
+                          args.acquisition, 50, (5, 10), batch_options, args.rows_dir, block)
         if "tyk2" in args.blocks:
             tyk2 = load_tyk2_ligands(DATA / "tyk2" / "ligands.sdf")
             tyk2_models = model_settings.model_copy(update={"cv_folds": 2})
             run_block("Tyk2 (16 ligands)", tyk2, 8, 4, 2, seeds, tyk2_models, args.acquisition,
-                      5, (2, 4), batch_options)
+                      5, (2, 4), batch_options, args.rows_dir, "tyk2")
         print(f"\nwall time {time.perf_counter() - tic:.0f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(buffer.getvalue(), encoding="utf-8")

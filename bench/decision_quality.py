@@ -2,8 +2,9 @@
 
 Replays the twin cycle by cycle. Each seed starts with a random set of measured compounds
 (5 % of the series, or 16 compounds); every cycle the activity model is retrained on
-everything measured (``chem.models.train_activity_model``: random forest, conformal
-intervals), every other compound is predicted, the candidate table is ranked by
+everything measured (``chem.models.train_activity_model``: the Tanimoto Gaussian process
+the twin's model choice selects on this series, conformal intervals; ``--model
+random_forest`` for the forest), every other compound is predicted, the candidate table is ranked by
 :func:`ranking.score.rank_candidates` (the decision model: one potency estimate, exact
 p(clear) per stage, advance/hold/deprioritize) and the twin's proposed batch
 (:func:`ranking.next_batch.propose_next_batch`, default acquisition) is "measured" from the
@@ -246,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="first seed (variants are compared on seeds 100+, reported on 0-4)")
     parser.add_argument("--model", choices=("random_forest", "gaussian_process"),
-                        default="random_forest")
+                        default="gaussian_process",
+                        help="the twin's model choice by CV picks the Tanimoto GP on this series "
+                             "(bench/results/models_series.txt, 5 of 5 seeds); random_forest was "
+                             "the replay's model before")
     parser.add_argument("--ucb-kappa", type=float, default=None)
     parser.add_argument("--tanimoto", type=float, default=None,
                         help="max Tanimoto of a pick to an earlier pick (default 0.7)")

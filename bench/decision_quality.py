@@ -2,8 +2,9 @@
 
 Replays the twin cycle by cycle. Each seed starts with a random set of measured compounds
 (5 % of the series, or 16 compounds); every cycle the activity model is retrained on
-everything measured (``chem.models.train_activity_model``: random forest, conformal
-intervals), every other compound is predicted, the candidate table is ranked by
+everything measured (``chem.models.train_activity_model``: the Tanimoto Gaussian process
+the twin's model choice selects on this series, conformal intervals; ``--model
+random_forest`` for the forest), every other compound is predicted, the candidate table is ranked by
 :func:`ranking.score.rank_candidates` (the decision model: one potency estimate, exact
 p(clear) per stage, advance/hold/deprioritize) and the twin's proposed batch
 (:func:`ranking.next_batch.propose_next_batch`, default acquisition) is "measured" from the
@@ -17,7 +18,8 @@ truth. Printed per cycle, pooled over seeds:
   10 % of the series (measured ones included; "advance" of an unmeasured compound means
   "make and test");
 * top-50 recall: how many of the true top 50 have been measured;
-* proposed compounds whose σ exceeds 1.5 × SD(y) of the training data.
+* proposed compounds whose σ exceeds 1.5 × SD(y) of the training data (not eligible since
+  the bound became a rule of the next batch: should be 0).
 
 Series: the 1,017-compound ChEMBL sulfonamide series (RDKit Contrib FreeWilson,
 CHEMBL2321810) and the 16 Tyk2 ligands (JACS 2015 set; start 8, batches of 2, top-5
@@ -31,6 +33,9 @@ Usage::
     nice -n 10 python bench/decision_quality.py            # 2 seeds (a few minutes)
     nice -n 10 python bench/decision_quality.py --full     # 5 seeds
     nice -n 10 python bench/decision_quality.py --acquisition thompson
+    # variants compared on other seeds (100, 101), one block, before choosing a default:
+    nice -n 10 python bench/decision_quality.py --seed-offset 100 --blocks 5pct \
+        --model gaussian_process --acquisition ucb --ucb-kappa 1
 
 Output is printed and written to ``bench/results/decision_quality[_full].txt``.
 """
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import sys
 import time
@@ -73,14 +79,16 @@ def _potency(threshold: float) -> GateCriterion:
                          missing_may_pass=False)
 
 
-def bench_settings(series: pd.DataFrame, batch: int, acquisition: str, seed: int) -> RankSettings:
+def bench_settings(series: pd.DataFrame, batch: int, acquisition: str, seed: int,
+                   batch_options: dict | None = None) -> RankSettings:
     """Potency-only gates at the series' median (hit) and 90th percentile (lead, target)."""
     y = series["p_activity"]
     stages = (StageGate(name="hit", criteria=(_potency(round(float(y.quantile(0.5)), 2)),)),
               StageGate(name="lead", criteria=(_potency(round(float(y.quantile(0.9)), 2)),)))
     return RankSettings(stages=stages, target_stage="lead", seed=seed,
-                        next_batch=NextBatchSettings(size=batch, acquisition=acquisition,
-                                                     max_tanimoto_to_picked=0.7))
+                        next_batch=NextBatchSettings(**{"max_tanimoto_to_picked": 0.7,
+                                                        **(batch_options or {}),
+                                                        "size": batch, "acquisition": acquisition}))
 
 
 def one_cycle(series: pd.DataFrame, measured: np.ndarray, model_settings: ModelSettings,
@@ -99,7 +107,8 @@ def one_cycle(series: pd.DataFrame, measured: np.ndarray, model_settings: ModelS
 
 
 def replay(series: pd.DataFrame, n_start: int, cycles: int, batch: int, seed: int,
-           model_settings: ModelSettings, acquisition: str, top_k: int) -> list[dict]:
+           model_settings: ModelSettings, acquisition: str, top_k: int,
+           batch_options: dict | None = None) -> list[dict]:
     """Per-cycle figures for one seed."""
     rng = np.random.default_rng(seed)
     truth = series.set_index("compound_id")["p_activity"]
@@ -108,7 +117,7 @@ def replay(series: pd.DataFrame, n_start: int, cycles: int, batch: int, seed: in
     top = set(order["compound_id"].head(top_k))
     measured = np.zeros(len(series), dtype=bool)
     measured[rng.choice(len(series), size=n_start, replace=False)] = True
-    settings = bench_settings(series, batch, acquisition, seed)
+    settings = bench_settings(series, batch, acquisition, seed, batch_options)
     model_settings = model_settings.model_copy(update={"seed": seed})
     index = pd.Series(series.index, index=series["compound_id"])
     rows = []
@@ -176,9 +185,10 @@ def summarize(rows: list[dict], report_at: tuple[int, ...], top_k: int) -> str:
              f"{df['pool_cov80'].mean():.3f}, 90 % {df['pool_cov90'].mean():.3f}",
              f"advance precision (share of 'advance' truly in the top 10 %), pooled: {adv:.3f} "
              f"(target ≥ 0.8) over {int(df['n_advance'].sum())} advance decisions",
-             "intervals adapt by recalibration only: each cycle the conformal scores are recomputed "
-             "on everything measured so far; nothing corrects for the twin choosing which compounds "
-             "to measure",
+             "how the intervals adapt: each cycle the model is retrained and its normalized conformal "
+             "intervals recalibrated on the out-of-fold residuals of everything measured so far "
+             "(the twin's earlier picks included); no weight corrects for the twin choosing what to "
+             "measure (covariate shift), so coverage on the picks is measured here, not guaranteed",
              f"prospective RMSE {df['rmse'].mean():.3f}, Spearman {df['spearman'].mean():.3f} "
              f"(mean over cycles and seeds)",
              f"proposed compounds with σ > 1.5 × SD(y) of the training data: "
@@ -194,14 +204,34 @@ def summarize(rows: list[dict], report_at: tuple[int, ...], top_k: int) -> str:
 
 
 def run_block(title: str, series: pd.DataFrame, n_start: int, cycles: int, batch: int,
-              seeds: int, model_settings: ModelSettings, acquisition: str, top_k: int,
-              report_at: tuple[int, ...]) -> None:
-    tic = time.perf_counter()
+              seeds: range, model_settings: ModelSettings, acquisition: str, top_k: int,
+              report_at: tuple[int, ...], batch_options: dict | None = None,
+              rows_dir: Path | None = None, block: str = "") -> None:
+    """Replay every seed (or read a seed's rows saved in ``rows_dir``) and print the summary.
+
+    With ``rows_dir`` each seed's rows are saved as JSON, so seeds can run as separate
+    processes and a last run with every seed pools them.
+    """
+    seconds = 0.0
     rows = []
-    for seed in range(seeds):
-        rows += replay(series, n_start, cycles, batch, seed, model_settings, acquisition, top_k)
+    for seed in seeds:
+        saved = rows_dir / f"{block}_seed{seed}.json" if rows_dir else None
+        if saved is not None and saved.is_file():
+            record = json.loads(saved.read_text())
+        else:
+            tic = time.perf_counter()
+            record = {"rows": replay(series, n_start, cycles, batch, seed, model_settings,
+                                     acquisition, top_k, batch_options)}
+            record["seconds"] = time.perf_counter() - tic
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(json.dumps(record))
+        rows += record["rows"]
+        seconds += record["seconds"]
+    options = "".join(f", {k} {v}" for k, v in (batch_options or {}).items())
     print(f"\n## {title}: start {n_start} measured at random, batches of {batch}, {cycles} cycles, "
-          f"{seeds} seeds, acquisition {acquisition} ({time.perf_counter() - tic:.0f} s)\n")
+          f"seeds {seeds.start}-{seeds.stop - 1}, acquisition {acquisition}{options} "
+          f"({seconds:.0f} s of replay)\n")
     print(summarize(rows, report_at, top_k), flush=True)
 
 
@@ -214,18 +244,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--acquisition", choices=("p_clear", "thompson", "ucb", "ei"),
                         default=default_acquisition,
                         help=f"next-batch acquisition (default: the twin's, {default_acquisition})")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="first seed (variants are compared on seeds 100+, reported on 0-4)")
+    parser.add_argument("--model", choices=("random_forest", "gaussian_process"),
+                        default="gaussian_process",
+                        help="the twin's model choice by CV picks the Tanimoto GP on this series "
+                             "(bench/results/models_series.txt, 5 of 5 seeds); random_forest was "
+                             "the replay's model before")
+    parser.add_argument("--ucb-kappa", type=float, default=None)
+    parser.add_argument("--tanimoto", type=float, default=None,
+                        help="max Tanimoto of a pick to an earlier pick (default 0.7)")
+    parser.add_argument("--blocks", nargs="+", choices=("5pct", "16", "tyk2"),
+                        default=["5pct", "16", "tyk2"])
+    parser.add_argument("--rows-dir", type=Path, default=None,
+                        help="save each seed's rows here and reuse saved ones (seeds in parallel)")
     parser.add_argument("--n-estimators", type=int, default=100)
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-tyk2", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    seeds = 5 if args.full else args.seeds
+    seeds = range(args.seed_offset, args.seed_offset + (5 if args.full else args.seeds))
+    batch_options = {k: v for k, v in (("ucb_kappa", args.ucb_kappa),
+                                        ("max_tanimoto_to_picked", args.tanimoto)) if v is not None}
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
+    if args.skip_tyk2:
+        args.blocks = [b for b in args.blocks if b != "tyk2"]
     out = args.out or ROOT / "bench" / "results" / (
         f"decision_quality{'_full' if args.full else ''}"
         f"{'' if args.acquisition == default_acquisition else '_' + args.acquisition}.txt")
-    model_settings = ModelSettings(model_kinds=["random_forest"], n_estimators=args.n_estimators,
+    model_settings = ModelSettings(model_kinds=[args.model], n_estimators=args.n_estimators,
                                    cv_folds=args.cv_folds)
     buffer = io.StringIO()
 
@@ -241,19 +289,20 @@ def main(argv: list[str] | None = None) -> int:
                                         DATA / "chembl_freewilson" / "CHEMBL2321810_act.csv")
         print(f"# Decision quality replay (command: python bench/decision_quality.py "
               f"{' '.join(argv if argv is not None else sys.argv[1:])})")
-        print(f"model: random_forest, {args.n_estimators} trees, {args.cv_folds}-fold conformal; "
+        print(f"model: {args.model}, {args.n_estimators} trees, {args.cv_folds}-fold conformal; "
               f"gates: hit ≥ median, lead (target) ≥ 90th percentile of each series")
         print(f"ChEMBL2321810: {len(chembl)} compounds, pActivity SD "
               f"{chembl['p_activity'].std():.2f}, lead gate ≥ {chembl['p_activity'].quantile(0.9):.2f}")
-        for n_start, label in ((int(round(0.05 * len(chembl))), "ChEMBL2321810 from 5 %"),
-                               (16, "ChEMBL2321810 from 16 compounds")):
-            run_block(label, chembl, n_start, args.cycles, 20, seeds, model_settings,
-                      args.acquisition, 50, (5, 10))
-        if not args.skip_tyk2:
+        for block, n_start, label in (("5pct", int(round(0.05 * len(chembl))), "ChEMBL2321810 from 5 %"),
+                                      ("16", 16, "ChEMBL2321810 from 16 compounds")):
+            if block in args.blocks:
+                run_block(label, chembl, n_start, args.cycles, 20, seeds, model_settings,
+                          args.acquisition, 50, (5, 10), batch_options, args.rows_dir, block)
+        if "tyk2" in args.blocks:
             tyk2 = load_tyk2_ligands(DATA / "tyk2" / "ligands.sdf")
             tyk2_models = model_settings.model_copy(update={"cv_folds": 2})
             run_block("Tyk2 (16 ligands)", tyk2, 8, 4, 2, seeds, tyk2_models, args.acquisition,
-                      5, (2, 4))
+                      5, (2, 4), batch_options, args.rows_dir, "tyk2")
         print(f"\nwall time {time.perf_counter() - tic:.0f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(buffer.getvalue(), encoding="utf-8")

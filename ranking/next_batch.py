@@ -4,9 +4,9 @@ The acquisition reads the same potency estimate and gate probabilities as the ra
 (:func:`ranking.score.rank_candidates`):
 
 * ``p_clear`` (default): p(clear the target stage) -- the number the decision and the rank
-  use, so the batch is the best-ranked unmeasured compounds, diversified -- computed with
-  σ bounded as below: a probability of improvement over the target's gates, in [0, 1] by
-  construction, ties going to the higher potency estimate.
+  use, so the batch is the best-ranked eligible unmeasured compounds, diversified: a
+  probability of improvement over the target's gates, in [0, 1] by construction, ties
+  going to the higher potency estimate.
 * ``thompson``: batch Thompson sampling. For each pick, every eligible compound draws a
   potency from its predictive distribution (a truncated Normal, censored values stay
   censored) and a pass/fail of the target stage's other gates with their probability; the
@@ -20,12 +20,11 @@ On the replay benchmark (``bench/decision_quality.py``, 2 seeds, ChEMBL2321810 f
 39.0: many uncertain compounds each get a lucky draw, so Thompson sampling spends a batch
 of 20 on exploration. The default was chosen on these figures (see docs/decisions.md).
 
-Bounded: σ is the estimate's own (calibrated interval, never 0, never filled in), and the
-acquisition reads it capped at ``max_sd_factor`` × the SD of the measured series
-(:func:`sd_bound`): a compound the model knows less about than the spread of the series
-gains nothing more from its ignorance, so exploration cannot run away to the least
-known compounds. The cap applies to the acquisition only; gates and report show the
-estimate's own σ.
+Bounded: σ is the estimate's own (calibrated interval, never 0, never filled in), and a
+compound whose σ exceeds ``max_sd_factor`` × the SD of the measured series
+(:func:`sd_bound`) is not eligible at all: the model knows less about it than the spread
+of the series, so proposing it would be a guess, and exploration cannot run away to the
+least known compounds. The acquisition reads the same σ as the gates and the report.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float,
 
 def acquisition_values(table: pd.DataFrame, settings: NextBatchSettings,
                        best_measured: float) -> np.ndarray:
-    """UCB or EI on ``activity_p`` ± the bounded SD times p(other gates), minus the SA penalty.
+    """UCB, EI or p(clear) on the potency estimate times p(other gates), minus the SA penalty.
 
     A missing SD is an error upstream (every estimate has one), never read as 0.
     """
@@ -71,7 +70,8 @@ def acquisition_values(table: pd.DataFrame, settings: NextBatchSettings,
     if settings.acquisition == "ei":
         value = p_other * expected_improvement(mean, sd, best_measured, settings.ei_xi)
     elif settings.acquisition == "p_clear":
-        value = p_other * potency_mass(table, sd, settings_gate_interval(table))
+        scale = pd.to_numeric(table["activity_scale"], errors="coerce").to_numpy(dtype=float)
+        value = p_other * potency_mass(table, scale, settings_gate_interval(table))
     else:
         value = p_other * (mean + settings.ucb_kappa * sd)
     return value - sa_penalty(table, settings)
@@ -102,7 +102,10 @@ def sa_penalty(table: pd.DataFrame, settings: NextBatchSettings) -> np.ndarray:
 
 
 def sd_bound(table: pd.DataFrame, settings: RankSettings) -> float:
-    """Cap on the SD the acquisition reads: ``max_sd_factor`` × SD of the measured series."""
+    """Largest σ a proposed compound may have: ``max_sd_factor`` × SD of the measured series.
+
+    With fewer than three measured compounds the series SD is the potency prior's SD.
+    """
     y = pd.to_numeric(table.get("measured_p_activity", pd.Series(dtype=float)), errors="coerce")
     y = y.dropna()
     spread = float(y.std(ddof=1)) if len(y) >= 3 else settings.potency.prior_sd
@@ -120,7 +123,8 @@ def _eligible(table: pd.DataFrame, settings: RankSettings) -> pd.Series:
     # Unknown alerts (filters not run) do not block; a known excess does.
     alerts_ok = ~(table["n_alerts"] > nb.max_alerts)
     admet_ok = ~(table["admet_max_risk"] > nb.max_admet_risk)
-    return not_measured & has_estimate & has_structure & alerts_ok & admet_ok
+    within_bound = sd <= sd_bound(table, settings)
+    return not_measured & has_estimate & within_bound & has_structure & alerts_ok & admet_ok
 
 
 def _fingerprint(smiles: str, generator) -> DataStructs.ExplicitBitVect | None:
@@ -141,8 +145,6 @@ def _reason(row: pd.Series, value: float, nb: NextBatchSettings, nearest: float,
         text = f"p(clear target) {value:.4f} ({estimate}, {gates})"
     else:
         text = f"EI {value:.2f} ({estimate}, {gates})"
-    if row["acquisition_sd"] < row["activity_sd"]:
-        text += f", σ capped at {row['acquisition_sd']:.2f} for acquisition"
     sa = pd.to_numeric(row.get("sa_score", np.nan), errors="coerce")
     penalty = nb.sa_penalty_per_unit * max(sa - nb.sa_free_below, 0.0) if pd.notna(sa) else 0.0
     if penalty > 0:
@@ -158,8 +160,7 @@ def _reason(row: pd.Series, value: float, nb: NextBatchSettings, nearest: float,
 def _thompson_draws(pool: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """One draw per compound: potency from its truncated Normal where its other gates pass."""
     loc = pool["activity_loc"].to_numpy(dtype=float)
-    scale = np.minimum(pool["activity_scale"].to_numpy(dtype=float),
-                       pool["acquisition_sd"].to_numpy(dtype=float))
+    scale = pool["activity_scale"].to_numpy(dtype=float)
     a = (pool["activity_lo"].to_numpy(dtype=float) - loc) / scale
     b = (pool["activity_hi"].to_numpy(dtype=float) - loc) / scale
     u = rng.random(len(pool))
@@ -173,9 +174,9 @@ def propose_next_batch(table: pd.DataFrame, n: int | None = None,
                        settings: RankSettings | None = None) -> pd.DataFrame:
     """Pick up to ``n`` not-yet-measured, diverse candidates by gate-aware acquisition.
 
-    Measured compounds, compounds without SMILES, with more alerts than ``max_alerts``,
-    or an ADMET risk above ``max_admet_risk`` are not eligible; the acquisition reads σ
-    capped at :func:`sd_bound`. Picks skip any compound whose Morgan-fingerprint
+    Measured compounds, compounds without SMILES or without a σ, with σ above
+    :func:`sd_bound`, with more alerts than ``max_alerts``, or an ADMET risk above
+    ``max_admet_risk`` are not eligible. Picks skip any compound whose Morgan-fingerprint
     Tanimoto to an earlier pick exceeds ``max_tanimoto_to_picked``.
 
     Parameters
@@ -210,8 +211,7 @@ def propose_next_batch(table: pd.DataFrame, n: int | None = None,
     best = float(data.loc[measured, "activity_p"].max()) if measured.any() \
         else float(data["activity_p"].max())
     pool = data[_eligible(data, settings)].reset_index(drop=True)
-    bound = sd_bound(data, settings)
-    pool["acquisition_sd"] = np.minimum(pd.to_numeric(pool["activity_sd"]).to_numpy(float), bound)
+    pool["acquisition_sd"] = pd.to_numeric(pool["activity_sd"]).to_numpy(float)
     penalty = sa_penalty(pool, nb)
     pool.attrs["potency_interval"] = potency_interval([c for stage in settings.stages[
         : settings.stage_index(settings.target_stage) + 1] for c in stage.criteria

@@ -116,8 +116,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("stage", "what is known: 'designed' (never made or tested), 'measured' (tested, no stage "
               "confirmed), then the highest stage whose gates are cleared with p ≥ 0.5 on known "
               "evidence (measured potency)."),
-    ("decision", "advance: p(clear target) ≥ the advance threshold (make and test if not measured "
-                 "yet); deprioritize: below the lower threshold; hold: between."),
+    ("decision", "advance: p(clear target) ≥ the advance threshold -- a measured compound on its "
+                 "own evidence, a compound not made yet only within the make capacity (the next "
+                 "batch size; 'make next'), the rest hold; deprioritize: below the lower threshold; "
+                 "hold: between. Rank sorts by decision, then p(clear target), then score."),
     ("score", "weighted geometric mean (0–1) of desirabilities: potency, QED, SA score, cLogP, MW, "
               "TPSA, alerts, pose stability; each property counted once, a hard limit at 0 vetoes."),
     ("Pareto rank", "1 = no other compound is at least as good in potency, developability and "

@@ -11,6 +11,14 @@ probability (then the score), so every advance ranks above every hold and every 
 above every deprioritize, and a compound at least as likely to clear every gate as an
 advanced one is advanced too. Pareto rank is reported beside it so a trade-off compound is
 not lost behind a single number.
+
+"Advance" means "make next" for a compound not measured yet, so it is bounded by the make
+capacity (``RankSettings.make_capacity``, default the next batch size): of the designed
+compounds at or above ``advance_at_p``, those with the ``make_capacity`` highest p(clear)
+advance (ties at the cut all advance), the rest hold "beyond the make capacity". A
+measured compound advances on its own evidence, without a capacity. Monotonicity then holds
+within each kind of evidence (measured, not measured), and the rank sorts by decision first,
+so the decision order and the rank order still agree.
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ from ranking.potency import add_potency_estimate
 from ranking.settings import RankSettings
 
 __all__ = ["desirability", "weighted_geometric_mean", "evaluate_criterion", "pareto_rank",
-           "p_clear_gates", "decide", "rank_candidates", "prepare_evidence", "LEADING_COLUMNS"]
+           "p_clear_gates", "decide", "make_cutoff", "rank_candidates", "prepare_evidence",
+           "LEADING_COLUMNS", "DECISION_ORDER"]
 
 PARETO_OBJECTIVES = ("activity_p", "developability", "physics_evidence")
+#: Decisions in rank order: every advance ranks above every hold, every hold above every deprioritize.
+DECISION_ORDER = {"advance": 0, "hold": 1, "deprioritize": 2}
 LEADING_COLUMNS = ["rank", "compound_id", "decision", "stage", "next_stage", "p_clear_gates",
                    "p_next_stage", "score", "activity_p", "activity_sd", "activity_source",
                    "activity_evidence", "pareto_rank", "decision_reason", "data_needed",
@@ -120,14 +131,30 @@ def p_clear_gates(table: pd.DataFrame, settings: RankSettings | None = None) -> 
                      for row in evidence.to_dict("records")], dtype=float)
 
 
-def decide(gates: Mapping, settings: RankSettings) -> tuple[str, str]:
-    """Decision and one-line reason from p(clear the target stage) alone.
+def make_cutoff(p_designed: np.ndarray, settings: RankSettings) -> float:
+    """Lowest p(clear target) at which a compound not measured yet still advances.
 
-    ``advance`` at ``advance_at_p`` or above: make and test a compound not measured yet,
-    or take a measured one on to the next stage's work. ``deprioritize`` below
-    ``deprioritize_below_p``. ``hold`` between: the reason names the evidence that would
-    settle it. A function of one probability, so decisions are monotone and agree with
-    the rank order by construction.
+    ``advance_at_p`` while at most ``make_capacity`` designed compounds reach it; otherwise
+    the p(clear) of the ``make_capacity``-th best of them, so exactly the ones at or above
+    it advance (ties at the cut included: equal evidence, equal decision).
+    """
+    p = np.sort(np.asarray(p_designed, dtype=float))[::-1]
+    p = p[p >= settings.advance_at_p]
+    capacity = settings.capacity()
+    if len(p) <= capacity:
+        return settings.advance_at_p
+    return float(p[capacity - 1])
+
+
+def decide(gates: Mapping, settings: RankSettings, make_cut: float | None = None) -> tuple[str, str]:
+    """Decision and one-line reason from p(clear the target stage) and the make capacity.
+
+    ``advance`` at ``advance_at_p`` or above: take a measured compound on to the next
+    stage's work; make and test a compound not measured yet if its p(clear) is also at
+    least ``make_cut`` (:func:`make_cutoff`: within the make capacity), else ``hold`` it
+    until capacity frees up. ``deprioritize`` below ``deprioritize_below_p``. ``hold``
+    between: the reason names the evidence that would settle it. Monotone in p(clear)
+    within each kind of evidence (measured, not measured).
 
     Parameters
     ----------
@@ -135,6 +162,8 @@ def decide(gates: Mapping, settings: RankSettings) -> tuple[str, str]:
         Output of :func:`ranking.gates.evaluate_gates` plus ``activity_source``.
     settings
         Thresholds and stages.
+    make_cut
+        :func:`make_cutoff` of the table; ``None``: no capacity (``advance_at_p``).
 
     Returns
     -------
@@ -146,11 +175,16 @@ def decide(gates: Mapping, settings: RankSettings) -> tuple[str, str]:
     head = f"p(clear {target}) = {p:.2f}"
     needs = f"; to settle: {gates['data_needed']}" if gates.get("data_needed") else ""
     measured = gates.get("activity_source") == "measured"
+    cut = settings.advance_at_p if make_cut is None else max(make_cut, settings.advance_at_p)
     if p >= settings.advance_at_p:
-        if not measured:
-            return "advance", f"make and test: {head} ≥ {settings.advance_at_p:.2f}"
-        step = f" towards {gates['next_stage']}" if gates.get("next_stage") else ""
-        return "advance", f"progress{step}: {head} ≥ {settings.advance_at_p:.2f}{needs}"
+        if measured:
+            step = f" towards {gates['next_stage']}" if gates.get("next_stage") else ""
+            return "advance", f"progress{step}: {head} ≥ {settings.advance_at_p:.2f}{needs}"
+        if p >= cut:
+            return "advance", f"make and test: {head} ≥ {settings.advance_at_p:.2f}, within the " \
+                              f"make capacity of {settings.capacity()}"
+        return "hold", f"{head} ≥ {settings.advance_at_p:.2f} but beyond the make capacity of " \
+                       f"{settings.capacity()} (the designed compounds made next reach {cut:.2f})"
     weakest = f"; weakest: {gates['limiting']}" if gates.get("limiting") else ""
     if p < settings.deprioritize_below_p:
         return "deprioritize", f"{head} < {settings.deprioritize_below_p:.2f}{weakest}"
@@ -172,7 +206,8 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
     Returns
     -------
     pandas.DataFrame
-        Sorted by ``rank`` (1 = best: ``p_clear_gates`` then ``score``, ties by id),
+        Sorted by ``rank`` (1 = best: decision, then ``p_clear_gates``, then ``score``,
+        ties by id),
         with the input columns plus ``n_alerts``, ``admet_max_risk``,
         ``calibrated_physics_p``/``_sd``, the potency estimate (``activity_*``, see
         :mod:`ranking.potency`), ``d_<property>``, ``score``, ``potency_desirability``,
@@ -196,13 +231,17 @@ def rank_candidates(table: pd.DataFrame, settings: RankSettings | None = None) -
                          index=out.index, columns=columns)
     out = pd.concat([out.drop(columns=[c for c in columns if c in out.columns]), gates], axis=1)
     out["target_stage"] = settings.target_stage
-    decisions = [decide({**g, "activity_source": s}, settings) for g, s in
+    designed = (out["activity_source"] != "measured").to_numpy()
+    cut = make_cutoff(out.loc[designed, "p_clear_gates"].to_numpy(dtype=float), settings)
+    decisions = [decide({**g, "activity_source": s}, settings, cut) for g, s in
                  zip(gates.to_dict("records"), out["activity_source"])]
     out["decision"] = [d for d, _ in decisions]
     out["decision_reason"] = [r for _, r in decisions]
     out["_id"] = out["compound_id"].astype(str)
-    out = out.sort_values(["p_clear_gates", "score", "_id"], ascending=[False, False, True],
-                          na_position="last", kind="mergesort").drop(columns="_id")
+    out["_tier"] = out["decision"].map(DECISION_ORDER)
+    out = out.sort_values(["_tier", "p_clear_gates", "score", "_id"],
+                          ascending=[True, False, False, True], na_position="last",
+                          kind="mergesort").drop(columns=["_id", "_tier"])
     out["rank"] = np.arange(1, len(out) + 1)
     leading = [c for c in LEADING_COLUMNS if c in out.columns]
     return out[leading + [c for c in out.columns if c not in leading]].reset_index(drop=True)

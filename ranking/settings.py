@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from moltwin.errors import ConfigError
 from moltwin.settings_base import StrictModel
+from ranking.config_upgrade import notify, upgrade_rank_data
 
 ComparisonOp = Literal[">=", "<=", ">", "<"]
 #: Stage of a compound no gate stage applies to: never measured, or measured below every gate.
@@ -249,6 +250,11 @@ class RankSettings(StrictModel):
                                 description="Advance when p(clear target stage) is at least this.")
     deprioritize_below_p: float = Field(0.1, ge=0.0, le=1.0,
                                         description="Deprioritize below this p(clear target stage).")
+    make_capacity: int | None = Field(
+        None, ge=1, description="Compounds not measured yet that 'advance' (make next) at most, "
+                                "the most likely to clear the target stage first (ties at the cut "
+                                "included); None: the next batch size. Measured compounds advance "
+                                "on their own evidence, without a capacity.")
     reached_at_p: float = Field(0.5, gt=0.0, le=1.0,
                                 description="A stage counts as reached when its gates are cleared "
                                             "with at least this probability on known evidence.")
@@ -268,6 +274,15 @@ class RankSettings(StrictModel):
     calibration: CalibrationSettings = CalibrationSettings()
     potency: PotencySettings = PotencySettings()
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_old_config(cls, data: object) -> object:
+        # Configs saved by older versions: absolute MM/GBSA gate, "hit" for never-made
+        # compounds, physics counted twice in the score (ranking.config_upgrade).
+        data, notes = upgrade_rank_data(data)
+        notify(notes)
+        return data
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "RankSettings":
@@ -297,6 +312,10 @@ class RankSettings(StrictModel):
                 if sampling.setdefault(c.column, how) != how:
                     raise ValueError(f"criteria on '{c.column}' disagree on how to sample it")
         return self
+
+    def capacity(self) -> int:
+        """Make capacity: ``make_capacity``, else the next batch size."""
+        return self.make_capacity if self.make_capacity is not None else self.next_batch.size
 
     def stage_index(self, name: str) -> int:
         """Position of a stage in the progression (0 = first)."""

@@ -4,8 +4,11 @@ For random candidate tables (measured or not, censored or exact, with or without
 predictions, intervals, properties, MD and ADMET), the ranked table must satisfy:
 
 * every advance ranks above every hold, every hold above every deprioritize;
-* monotone decisions: a compound at least as likely as another to clear every stage never
-  gets a worse decision;
+* monotone decisions: a compound at least as likely as another to clear every stage, with
+  the same kind of evidence (measured / not measured), never gets a worse decision;
+* the make capacity: compounds not measured yet advance ("make next") only within it --
+  at most ``make_capacity`` of them unless tied at the cut -- and a measured compound
+  advances exactly when its p(clear) reaches ``advance_at_p``;
 * p(clear) is a probability for every compound and stage, never increasing along the
   (cumulative) stages, and every compound with any potency evidence or prior has one;
 * the stage says what is known: never-measured compounds are "designed";
@@ -33,6 +36,9 @@ from ranking.settings import NextBatchSettings, RankSettings  # noqa: E402
 
 SMILES = [smi for _, smi, _ in tyk2_records()]
 SETTINGS = RankSettings(next_batch=NextBatchSettings(size=4, max_tanimoto_to_picked=1.0))
+# A low advance threshold so that the make capacity binds often on random tables.
+TIGHT = RankSettings(advance_at_p=0.05, deprioritize_below_p=0.01, make_capacity=2,
+                     next_batch=NextBatchSettings(size=4, max_tanimoto_to_picked=1.0))
 TIER = {"advance": 0, "hold": 1, "deprioritize": 2}
 maybe = st.one_of(st.none(), st.floats(0.0, 1.0))
 
@@ -78,9 +84,10 @@ def tables(draw) -> pd.DataFrame:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables())
-def test_decisions_are_coherent_and_monotone(table):
-    ranked = rank_candidates(table, SETTINGS)
+@given(tables(), st.sampled_from([SETTINGS, TIGHT]))
+def test_decisions_are_coherent_and_monotone(table, rank_settings):
+    ranked = rank_candidates(table, rank_settings)
+    SETTINGS = rank_settings  # noqa: N806 (the settings under test)
     stages = [f"p_{s.name}" for s in SETTINGS.stages]
     p = ranked[stages].to_numpy(dtype=float)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
@@ -90,10 +97,26 @@ def test_decisions_are_coherent_and_monotone(table):
     tiers = ranked["decision"].map(TIER).to_numpy()
     assert (np.diff(tiers) >= 0).all(), "rank order and decisions disagree"
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
-    # Monotone: at least as likely to clear every stage -> at least as good a decision.
+    # Monotone: at least as likely to clear every stage, same kind of evidence -> at least
+    # as good a decision.
+    made = (ranked["activity_source"] == "measured").to_numpy()
     at_least = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [j, i]: j ≥ i everywhere
+    same_kind = made[:, None] == made[None, :]
     worse = tiers[:, None] > tiers[None, :]  # [j, i]: j's decision worse than i's
-    assert not (at_least & worse).any(), "a dominating compound got a worse decision"
+    assert not (at_least & same_kind & worse).any(), "a dominating compound got a worse decision"
+    # Measured compounds advance on their own evidence; designed ones within the capacity.
+    advance = (ranked["decision"] == "advance").to_numpy()
+    p_target = ranked["p_clear_gates"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(advance[made], p_target[made] >= SETTINGS.advance_at_p)
+    designed_adv = p_target[~made & advance]
+    assert (designed_adv >= SETTINGS.advance_at_p).all()
+    if len(designed_adv) > SETTINGS.capacity():  # only ties at the cut may exceed it
+        assert (designed_adv == designed_adv.min()).sum() > 1
+        assert (designed_adv > designed_adv.min()).sum() < SETTINGS.capacity()
+    held_over = ~made & ~advance & (p_target >= SETTINGS.advance_at_p)
+    assert ranked.loc[held_over, "decision_reason"].str.contains("beyond the make capacity").all()
+    if held_over.any():
+        assert (~made & advance).sum() >= SETTINGS.capacity()
 
     never_measured = ranked["measured_p_activity"].isna() if "measured_p_activity" in ranked \
         else pd.Series(True, index=ranked.index)

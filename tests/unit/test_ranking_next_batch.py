@@ -28,7 +28,9 @@ def ranked():
 
 
 def _settings(**next_batch):
-    return RankSettings(next_batch=NextBatchSettings(**next_batch))
+    # The fixture's measured third spans only 0.2 log units, so the default σ bound
+    # (1.5 × SD(y)) would leave nothing eligible; tests not about the bound widen it.
+    return RankSettings(next_batch=NextBatchSettings(**{"max_sd_factor": 5.0, **next_batch}))
 
 
 def _tanimoto(a: str, b: str) -> float:
@@ -111,16 +113,26 @@ def test_thompson_is_gate_aware_bounded_and_reproducible(ranked):
     failing = ranked.assign(p_target_other=np.where(ranked["compound_id"] == best, 0.0,
                                                     ranked["p_target_other"]))
     assert best not in set(propose_next_batch(failing, 10, settings)["compound_id"])
-    # σ is never filled with 0: a compound without one is not eligible; the acquisition
-    # reads σ capped at max_sd_factor × SD of the measured series.
+    # σ is never filled with 0: a compound without one is not eligible.
     no_sd = ranked.assign(activity_sd=np.where(ranked["compound_id"] == best, np.nan,
                                                ranked["activity_sd"]))
     assert best not in set(propose_next_batch(no_sd, 10, settings)["compound_id"])
-    bound = sd_bound(ranked, settings)
+
+
+@pytest.mark.parametrize("acquisition", ["p_clear", "thompson", "ucb", "ei"])
+def test_no_compound_above_the_sd_bound_is_proposed(ranked, acquisition):
     measured = ranked["measured_p_activity"].dropna()
-    assert bound == pytest.approx(1.5 * measured.std(ddof=1))
-    capped = batch[batch["activity_sd"] > bound]
-    assert capped["reason"].str.contains(f"σ capped at {bound:.2f}").all()
+    unmeasured = ranked[ranked["activity_source"] != "measured"]
+    # A factor that puts the bound inside the unmeasured compounds' σ range.
+    factor = float(unmeasured["activity_sd"].median() / measured.std(ddof=1))
+    settings = _settings(acquisition=acquisition, max_sd_factor=factor, max_tanimoto_to_picked=1.0)
+    bound = sd_bound(ranked, settings)
+    assert bound == pytest.approx(factor * measured.std(ddof=1))
+    batch = propose_next_batch(ranked, 40, settings)
+    assert len(batch) == (unmeasured["activity_sd"] <= bound).sum()
+    assert (batch["activity_sd"] <= bound).all()
+    # With the default factor this narrow series (SD(y) 0.2) leaves nothing eligible.
+    assert propose_next_batch(ranked, 40, RankSettings()).empty
 
 
 def test_default_p_clear_batch_follows_the_ranking(ranked):

@@ -196,3 +196,29 @@ def test_rank_order_and_columns(ranked):
 def test_pareto_rank():
     objectives = np.array([[1, 1], [2, 2], [1, 2], [0, 0], [np.nan, 3], [2, 2]], dtype=float)
     np.testing.assert_array_equal(pareto_rank(objectives), [3, 1, 2, 4, 1, 1])
+
+
+def test_designed_compounds_advance_within_the_make_capacity(tables):
+    table = merge_candidate_table(**tables)
+    free = rank_candidates(table, SETTINGS.model_copy(update={"make_capacity": 10_000}))
+    designed = free[free["activity_source"] != "measured"]
+    would = designed[designed["p_clear_gates"] >= SETTINGS.advance_at_p]
+    assert len(would) >= 3, "the fixture needs several designed compounds worth making"
+    capacity = len(would) - 2
+    ranked = rank_candidates(table, SETTINGS.model_copy(update={"make_capacity": capacity}))
+    made = ranked["activity_source"] == "measured"
+    advanced = ranked[~made & (ranked["decision"] == "advance")]
+    # The capacity's most likely designed compounds are made next; the rest wait.
+    best = would.sort_values("p_clear_gates", ascending=False)["compound_id"].head(capacity)
+    assert set(advanced["compound_id"]) == set(best)
+    held = ranked[~made & (ranked["decision"] == "hold") & (ranked["p_clear_gates"] >= 0.5)]
+    assert len(held) == 2
+    assert held["decision_reason"].str.contains(f"beyond the make capacity of {capacity}").all()
+    assert advanced["decision_reason"].str.contains("make and test").all()
+    # Measured compounds are untouched by the capacity.
+    pd.testing.assert_series_equal(
+        ranked[made].set_index("compound_id")["decision"].sort_index(),
+        free[free["activity_source"] == "measured"].set_index("compound_id")["decision"].sort_index())
+    # Decision order is rank order.
+    tiers = ranked["decision"].map({"advance": 0, "hold": 1, "deprioritize": 2})
+    assert tiers.is_monotonic_increasing

@@ -19,8 +19,8 @@ from ranking.next_batch import sd_bound
 from ranking.settings import RankSettings
 
 TIERS = {"advance": 0, "hold": 1, "deprioritize": 2}
-ROW = re.compile(r'<tr class="decision-row">\s*<td class="num">(\d+)</td>.*?'
-                 r'<span class="badge (\w+)">.*?<td class="num">([0-9.]+)', re.S)
+ROW = re.compile(r'<tr class="decision-row"[^>]*>\s*<td class="num"[^>]*>(\d+)</td>.*?'
+                 r'<span class="badge (\w+)">.*?<td class="num"[^>]*>([0-9.]+)', re.S)
 SHARED = ("compound_id", "rank", "decision", "stage", "p_clear_gates", "activity_p", "activity_sd",
           "decision_reason", "activity_evidence")
 
